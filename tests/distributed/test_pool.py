@@ -1,0 +1,130 @@
+"""The pool contract: LocalPool always; RayPool under the `ray` marker (2-CPU local Ray)."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+from sc2agents.distributed import LocalPool, WorkerLost, make_pool
+
+
+def _seeded_work(item: tuple[int, int]) -> float:
+    """A deterministic function of the item's seed (what an evaluation game is)."""
+    seed, n = item
+    return float(np.random.default_rng(seed).normal(size=n).sum())
+
+
+def _fails_on_odd(x: int) -> int:
+    if x % 2:
+        raise ValueError(f"odd item {x}")
+    return x * 10
+
+
+def _uses_broadcast(item: tuple[object, int]) -> float:
+    handle, i = item
+    weights = handle.get()
+    return float(weights["w"][i])
+
+
+def _dies_once(item: tuple[str, int]) -> tuple[int, int]:
+    """Kills its own process the first time it sees a given marker path (a crashed game)."""
+    marker, x = item
+    if x == 3 and not os.path.exists(marker):
+        pathlib.Path(marker).write_text("died")
+        os._exit(1)
+    return x, os.getpid()
+
+
+def _always_dies(x: int) -> int:
+    if x == 1:
+        os._exit(1)
+    return x
+
+
+def test_make_pool_zero_is_local_and_never_imports_ray():
+    before = "ray" in sys.modules
+    pool = make_pool(0)
+    assert isinstance(pool, LocalPool)
+    assert pool.num_workers == 0
+    if not before:
+        assert "ray" not in sys.modules
+    with pytest.raises(ValueError, match="num_workers"):
+        make_pool(-1)
+
+
+def test_local_pool_yields_every_item_and_exceptions_in_place():
+    pool = make_pool(0)
+    out = dict(pool.map_unordered(_fails_on_odd, range(6)))
+    assert sorted(out) == list(range(6))
+    assert [out[i] for i in (0, 2, 4)] == [0, 20, 40]
+    for i in (1, 3, 5):
+        assert isinstance(out[i], ValueError) and f"odd item {i}" in str(out[i])
+
+
+def test_local_pool_retry_on_reruns_then_reports():
+    calls = []
+
+    def flaky(x: int) -> int:
+        calls.append(x)
+        if len(calls) == 1:
+            raise ConnectionError("game lost")
+        return x
+
+    assert list(make_pool(0).map_unordered(flaky, [7], retry_on=(ConnectionError,))) == [(7, 7)]
+
+    def broken(x: int) -> int:
+        raise ConnectionError("game lost")
+
+    ((item, err),) = make_pool(0).map_unordered(broken, [1], retries=2, retry_on=(ConnectionError,))
+    assert isinstance(err, ConnectionError)
+
+
+def test_local_broadcast_round_trip():
+    pool = make_pool(0)
+    h = pool.broadcast({"w": np.arange(5.0)})
+    out = dict(pool.map_unordered(_uses_broadcast, [(h, i) for i in range(5)]))
+    assert sorted(out.values()) == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+@pytest.fixture(scope="module")
+def ray_pool():
+    ray = pytest.importorskip("ray")
+    pool = make_pool(2)
+    yield pool
+    pool.close()
+    assert not ray.is_initialized()
+
+
+@pytest.mark.ray
+def test_ray_and_local_pools_agree_for_fixed_seeds(ray_pool):
+    items = [(seed, 100) for seed in range(12)]
+    local = dict(make_pool(0).map_unordered(_seeded_work, items))
+    remote = dict(ray_pool.map_unordered(_seeded_work, items, desc="ray"))
+    assert remote == local
+    errs = dict(ray_pool.map_unordered(_fails_on_odd, range(4)))
+    assert errs[2] == 20 and isinstance(errs[3], ValueError)
+    h = ray_pool.broadcast({"w": np.arange(5.0)})
+    out = dict(ray_pool.map_unordered(_uses_broadcast, [(h, i) for i in range(5)]))
+    assert sorted(out.values()) == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
+@pytest.mark.ray
+def test_ray_pool_survives_a_killed_worker(ray_pool, tmp_path):
+    pids_before = set(ray_pool.worker_pids())
+    marker = str(tmp_path / "died")
+    out = dict(ray_pool.map_unordered(_dies_once, [(marker, x) for x in range(6)]))
+    # Every item came back exactly once, finished (the dead one was rerun on a fresh worker).
+    assert sorted(k[1] for k in out) == list(range(6))
+    assert all(not isinstance(v, BaseException) for v in out.values())
+    assert pathlib.Path(marker).exists()
+    assert ray_pool.replacements >= 1
+    pids_after = set(ray_pool.worker_pids())
+    assert pids_after != pids_before and len(pids_after) == 2
+    # An item that kills every worker it touches is reported, not retried forever.
+    res = dict(ray_pool.map_unordered(_always_dies, [0, 1, 2], retries=1))
+    assert res[0] == 0 and res[2] == 2
+    assert isinstance(res[1], WorkerLost)
