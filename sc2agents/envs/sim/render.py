@@ -1,0 +1,450 @@
+"""Top-down pictures of simulator games: `render_rgb`, a live window and a video writer.
+
+`render_rgb(engine, env, player, size)` draws the whole map of one game of a `SimEngine` as an RGB
+array: units coloured by owner (self / enemy / neutral) with a glyph per unit type sized by the
+unit's radius, health and shield bars, an outline around selected units, the camera box, and a
+header line with map, game time and score.
+
+Drawing uses pygame `Surface`s (software rendering, no window and no display needed; the SDL video
+driver is never initialised for `render_rgb`). pygame is already a dependency for the live window,
+so one drawing path serves both `render_rgb` and `LiveViewer`, and it gives anti-aliased circles and
+a bundled font for the header (numpy-only drawing would need a hand-written font and rasteriser).
+
+Example:
+    >>> from sc2agents.envs.sim.engine import SimEngine  # doctest: +SKIP
+    >>> engine = SimEngine("MoveToBeacon")  # doctest: +SKIP
+    >>> frame = render_rgb(engine, size=256)  # doctest: +SKIP
+    >>> frame.shape, frame.dtype  # doctest: +SKIP
+    ((256, 256, 3), dtype('uint8'))
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pathlib
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "LiveViewer",
+    "MapProjection",
+    "VideoWriter",
+    "projection",
+    "render_rgb",
+    "write_video",
+]
+
+# pygame prints a banner on import unless told not to; set before the (lazy) import.
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+# Raw SC2 unit type ids (pysc2_evolved.lib.units) of the units the minigames use.
+_MARINE, _MARAUDER, _SCV = 48, 51, 45
+_ZERGLING, _BANELING, _ROACH, _HYDRALISK = 105, 9, 110, 107
+_ZEALOT, _STALKER = 73, 74
+
+_GLYPHS: dict[int, str] = {
+    _MARINE: "circle",
+    _MARAUDER: "square",
+    _SCV: "circle",
+    _ZERGLING: "triangle",
+    _BANELING: "dot",
+    _ROACH: "square",
+    _HYDRALISK: "diamond",
+    _ZEALOT: "triangle",
+    _STALKER: "diamond",
+}
+"""Glyph per unit type; neutral units are drawn as a ring (beacon) or a diamond (shard)."""
+
+COLOURS: dict[str, tuple[int, int, int]] = {
+    "background": (18, 20, 24),
+    "grid": (34, 37, 44),
+    "self": (64, 200, 72),
+    "enemy": (232, 64, 52),
+    "beacon": (255, 210, 40),
+    "shard": (70, 200, 255),
+    "neutral": (200, 200, 200),
+    "selected": (255, 255, 255),
+    "camera": (255, 255, 255),
+    "health": (60, 220, 60),
+    "health_low": (230, 60, 40),
+    "health_bg": (60, 20, 20),
+    "shield": (80, 150, 255),
+    "text": (235, 235, 235),
+    "header": (0, 0, 0),
+}
+"""Palette: ``self`` is the observing player, ``enemy`` any other player."""
+
+_NEUTRAL_OWNER = 16
+_DEFAULT_CAMERA_WIDTH = 24.0  # pysc2 AgentInterfaceFormat's default camera_width_world_units.
+
+
+@dataclasses.dataclass(frozen=True)
+class MapProjection:
+    """Maps world coordinates (map cells) to pixels of a rendered frame.
+
+    The map keeps its aspect ratio and sits below a header band of ``header`` pixels. World ``y``
+    grows downwards on screen, as in PySC2's feature layers (row = y).
+    """
+
+    size: int
+    header: int
+    scale: float  # pixels per map cell
+    offset_x: float
+    offset_y: float
+
+    def to_pixel(self, xy: np.ndarray) -> np.ndarray:
+        """``[..., 2]`` world (x, y) -> ``[..., 2]`` float pixel (column, row)."""
+        xy = np.asarray(xy, dtype=np.float64)
+        return np.stack(
+            [self.offset_x + xy[..., 0] * self.scale, self.offset_y + xy[..., 1] * self.scale],
+            axis=-1,
+        )
+
+
+def projection(map_size: tuple[float, float], size: int) -> MapProjection:
+    """The `MapProjection` `render_rgb` uses for a map of ``map_size`` (w, h) at ``size`` px."""
+    if size < 32:
+        raise ValueError(f"render size must be at least 32 pixels, got {size}")
+    w, h = float(map_size[0]), float(map_size[1])
+    header = max(12, size // 24)
+    scale = min(size / w, (size - header) / h)
+    off_x = (size - w * scale) / 2.0
+    off_y = header + (size - header - h * scale) / 2.0
+    return MapProjection(size, header, scale, off_x, off_y)
+
+
+def _pygame() -> Any:
+    import pygame  # lazy: keeps `import sc2agents.envs` cheap
+
+    return pygame
+
+
+_FONTS: dict[int, Any] = {}
+
+
+def _font(px: int) -> Any:
+    pg = _pygame()
+    if not pg.font.get_init():
+        pg.font.init()
+    if px not in _FONTS:
+        _FONTS[px] = pg.font.Font(None, px)  # pygame's bundled default font
+    return _FONTS[px]
+
+
+def _scenario_attr(engine: Any, names: Iterable[str], default: Any) -> Any:
+    scenario = getattr(engine, "scenario", None)
+    for name in names:
+        for obj in (scenario, engine):
+            if obj is not None and getattr(obj, name, None) is not None:
+                return getattr(obj, name)
+    return default
+
+
+def _map_size(engine: Any) -> tuple[float, float]:
+    ms = _scenario_attr(engine, ("map_size",), None)
+    if ms is None:
+        ms = getattr(engine.state, "map_size", None)
+    if ms is None:
+        raise ValueError("engine has no scenario.map_size; cannot project the map")
+    return float(ms[0]), float(ms[1])
+
+
+def _camera_size(engine: Any, map_w: float, map_h: float) -> tuple[float, float]:
+    """World extent (w, h) the screen shows around the camera centre."""
+    cam = _scenario_attr(engine, ("camera_size", "camera_width", "camera_width_world_units"), None)
+    if cam is None:
+        cam = _DEFAULT_CAMERA_WIDTH
+    if np.ndim(cam) == 0:
+        cam = (float(cam), float(cam))
+    return min(float(cam[0]), map_w), min(float(cam[1]), map_h)
+
+
+def _score(engine: Any, env: int, player: int) -> float | None:
+    """The episode score so far, from whichever field the engine keeps it in."""
+    state = engine.state
+    for name in ("score", "episode_return", "score_cumulative"):
+        value = getattr(state, name, None) if state is not None else None
+        if value is None:
+            value = getattr(engine, name, None)
+        if value is None:
+            continue
+        arr = np.asarray(value)
+        try:
+            if arr.ndim == 1:
+                return float(arr[env])
+            if arr.ndim == 2:
+                # [P, N] per player, or [N, fields] with the score first (pysc2 score_cumulative).
+                if name == "score_cumulative":
+                    return float(arr[env, 0])
+                return float(arr[player, env])
+            if arr.ndim == 3:
+                return float(arr[player, env, 0])
+        except IndexError:
+            continue
+    return None
+
+
+def _unit_colour(owner: int, unit_type: int, radius: float, player: int) -> tuple[str, str]:
+    """(colour key, glyph) of one unit."""
+    if owner == _NEUTRAL_OWNER:
+        # Beacons are big (radius >= 1), mineral shards small.
+        return ("beacon", "ring") if radius >= 0.9 else ("shard", "diamond")
+    key = "self" if owner == player + 1 else "enemy"
+    return key, _GLYPHS.get(int(unit_type), "circle")
+
+
+def _draw_glyph(pg: Any, surf: Any, glyph: str, colour: tuple, cx: float, cy: float, r: float):
+    r = max(r, 2.0)
+    if glyph == "circle":
+        pg.draw.circle(surf, colour, (cx, cy), r)
+    elif glyph == "dot":  # baneling: a ring with a bright core
+        pg.draw.circle(surf, colour, (cx, cy), r)
+        pg.draw.circle(surf, (250, 240, 120), (cx, cy), max(1.0, r * 0.45))
+    elif glyph == "ring":
+        pg.draw.circle(surf, colour, (cx, cy), r, width=max(2, int(r * 0.3)))
+        pg.draw.circle(surf, colour, (cx, cy), max(1.0, r * 0.25))
+    elif glyph == "square":
+        pg.draw.rect(surf, colour, pg.Rect(cx - r * 0.9, cy - r * 0.9, 1.8 * r, 1.8 * r))
+    elif glyph == "triangle":
+        pg.draw.polygon(
+            surf, colour, [(cx, cy - r), (cx - r, cy + 0.8 * r), (cx + r, cy + 0.8 * r)]
+        )
+    elif glyph == "diamond":
+        pg.draw.polygon(surf, colour, [(cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)])
+    else:  # pragma: no cover - table above is closed
+        raise ValueError(f"unknown glyph {glyph!r}")
+
+
+def _draw_bar(pg: Any, surf: Any, x: float, y: float, w: float, frac: float, colour: tuple):
+    h = max(2, int(round(w / 8)))
+    pg.draw.rect(surf, COLOURS["health_bg"], pg.Rect(int(x), int(y), int(round(w)), h))
+    fill = int(round(w * float(np.clip(frac, 0.0, 1.0))))
+    if fill > 0:
+        pg.draw.rect(surf, colour, pg.Rect(int(x), int(y), fill, h))
+
+
+def draw_surface(engine: Any, env: int = 0, player: int = 0, size: int = 512) -> Any:
+    """Draw one game onto a new ``size`` x ``size`` pygame `Surface` (see `render_rgb`)."""
+    pg = _pygame()
+    state = engine.state
+    num_envs = int(np.asarray(state.alive).shape[0])
+    if not 0 <= env < num_envs:
+        raise ValueError(f"render: env {env} outside [0, {num_envs})")
+    map_w, map_h = _map_size(engine)
+    proj = projection((map_w, map_h), size)
+    surf = pg.Surface((size, size))
+    surf.fill(COLOURS["background"])
+
+    # Map area with a faint grid every 8 cells, so distances read at a glance.
+    x0, y0 = proj.to_pixel(np.array([0.0, 0.0]))
+    x1, y1 = proj.to_pixel(np.array([map_w, map_h]))
+    pg.draw.rect(surf, (26, 29, 34), pg.Rect(x0, y0, x1 - x0, y1 - y0))
+    for gx in np.arange(8.0, map_w, 8.0):
+        px = proj.to_pixel(np.array([gx, 0.0]))[0]
+        pg.draw.line(surf, COLOURS["grid"], (px, y0), (px, y1 - 1))
+    for gy in np.arange(8.0, map_h, 8.0):
+        py = proj.to_pixel(np.array([0.0, gy]))[1]
+        pg.draw.line(surf, COLOURS["grid"], (x0, py), (x1 - 1, py))
+
+    alive = np.asarray(state.alive[env], dtype=bool)
+    idx = np.flatnonzero(alive)
+    pos = np.asarray(state.pos[env])[idx]
+    owner = np.asarray(state.owner[env])[idx].astype(int)
+    utype = np.asarray(state.unit_type[env])[idx].astype(int)
+    radius = np.asarray(state.radius[env])[idx].astype(float)
+    health = np.asarray(state.health[env])[idx].astype(float)
+    health_max = np.asarray(state.health_max[env])[idx].astype(float)
+    shield = np.asarray(getattr(state, "shield", np.zeros_like(state.health))[env])[idx]
+    shield_max = np.asarray(getattr(state, "shield_max", np.zeros_like(state.health))[env])[idx]
+    selected = getattr(state, "selected", None)
+    sel = (
+        np.asarray(selected[player, env])[idx].astype(bool)
+        if selected is not None
+        else np.zeros(len(idx), dtype=bool)
+    )
+    pix = proj.to_pixel(pos)
+    # Neutral units (beacons, shards) first, so armies are drawn on top of them.
+    order = np.argsort(owner != _NEUTRAL_OWNER, kind="stable")
+    for k in order:
+        cx, cy = float(pix[k, 0]), float(pix[k, 1])
+        # Glyphs keep a minimum size so that small units stay visible in small frames.
+        r = max(float(radius[k]) * proj.scale, 2.5, size / 160)
+        key, glyph = _unit_colour(owner[k], utype[k], radius[k], player)
+        if sel[k]:
+            pg.draw.circle(surf, COLOURS["selected"], (cx, cy), max(r, 2.0) + 2.0, width=2)
+        _draw_glyph(pg, surf, glyph, COLOURS[key], cx, cy, r)
+        if owner[k] != _NEUTRAL_OWNER and health_max[k] > 0:
+            w = max(2.0 * r, 6.0)
+            bx, by = cx - w / 2, cy - max(r, 2.0) - max(3.0, w / 4)
+            frac = health[k] / health_max[k]
+            colour = COLOURS["health"] if frac > 0.35 else COLOURS["health_low"]
+            _draw_bar(pg, surf, bx, by, w, frac, colour)
+            if shield_max[k] > 0:
+                _draw_bar(pg, surf, bx, by - max(2, int(round(w / 8))) - 1, w,
+                          shield[k] / shield_max[k], COLOURS["shield"])  # fmt: skip
+
+    # Camera box: the world rectangle the feature screen shows.
+    cam = getattr(state, "camera", None)
+    if cam is not None:
+        cw, ch = _camera_size(engine, map_w, map_h)
+        centre = np.asarray(cam[player, env], dtype=np.float64)
+        tl = proj.to_pixel(centre - [cw / 2, ch / 2])
+        br = proj.to_pixel(centre + [cw / 2, ch / 2])
+        pg.draw.rect(
+            surf, COLOURS["camera"],
+            pg.Rect(int(round(tl[0])), int(round(tl[1])),
+                    int(round(br[0] - tl[0])), int(round(br[1] - tl[1]))),
+            width=1,
+        )  # fmt: skip
+
+    # Header: map, game time, score.
+    pg.draw.rect(surf, COLOURS["header"], pg.Rect(0, 0, size, proj.header))
+    name = _scenario_attr(engine, ("name", "map_name"), "sim")
+    loop = int(np.asarray(state.game_loop)[env])
+    text = f"{name}   t={loop / 22.4:6.1f}s   loop={loop}"
+    score = _score(engine, env, player)
+    if score is not None:
+        text += f"   score={score:g}"
+    label = _font(max(10, proj.header + 2)).render(text, True, COLOURS["text"])
+    surf.blit(label, (4, max(0, (proj.header - label.get_height()) // 2 + 1)))
+    return surf
+
+
+def surface_to_array(surf: Any) -> np.ndarray:
+    """A pygame `Surface` as a ``uint8 [H, W, 3]`` array."""
+    pg = _pygame()
+    return np.ascontiguousarray(pg.surfarray.array3d(surf).transpose(1, 0, 2), dtype=np.uint8)
+
+
+def render_rgb(engine: Any, env: int = 0, player: int = 0, size: int = 512) -> np.ndarray:
+    """Render game ``env`` of ``engine`` as seen by ``player`` to ``uint8 [size, size, 3]``.
+
+    Args:
+        engine: a `SimEngine` (anything with ``state`` as in `SimState` and ``scenario.map_size``).
+        env: which of the engine's games to draw.
+        player: whose point of view: colours (self / enemy), selection outline and camera box.
+        size: side of the square picture in pixels.
+
+    Returns:
+        The picture; pixel (row, column) of world point (x, y) is `projection`'s ``to_pixel``.
+    """
+    return surface_to_array(draw_surface(engine, env, player, size))
+
+
+class LiveViewer:
+    """A pygame window that shows frames as they come (``play --visualize``).
+
+    Raises:
+        RuntimeError: when no display exists (no ``DISPLAY``/``WAYLAND_DISPLAY`` on Linux), with
+            the advice to write a video instead.
+    """
+
+    def __init__(self, size: int = 512, title: str = "sc2agents", fps: float = 0.0) -> None:
+        if sys.platform.startswith("linux") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+        ):
+            raise RuntimeError(
+                "--visualize needs a display, but neither DISPLAY nor WAYLAND_DISPLAY is set "
+                "(a headless machine or an ssh session without X forwarding). Write a video "
+                "instead, e.g. --video=out/game.mp4 (or .gif)."
+            )
+        if os.environ.get("SDL_VIDEODRIVER") in ("dummy", "offscreen"):
+            raise RuntimeError(
+                f"--visualize cannot open a window with SDL_VIDEODRIVER="
+                f"{os.environ['SDL_VIDEODRIVER']}; unset it, or write a video with --video=out.mp4."
+            )
+        pg = _pygame()
+        try:
+            pg.display.init()
+            self._screen = pg.display.set_mode((size, size))
+        except pg.error as e:
+            raise RuntimeError(
+                f"--visualize could not open a window ({e}); write a video with --video=out.mp4"
+            ) from e
+        pg.display.set_caption(title)
+        self._clock = pg.time.Clock()
+        self._fps = fps
+        self.closed = False
+
+    def show(self, frame: np.ndarray) -> bool:
+        """Show one ``uint8 [H, W, 3]`` frame; returns False once the user closed the window."""
+        if self.closed:
+            return False
+        pg = _pygame()
+        for event in pg.event.get():
+            if event.type == pg.QUIT:
+                self.close()
+                return False
+        surf = pg.surfarray.make_surface(np.asarray(frame).transpose(1, 0, 2))
+        if surf.get_size() != self._screen.get_size():
+            surf = pg.transform.smoothscale(surf, self._screen.get_size())
+        self._screen.blit(surf, (0, 0))
+        pg.display.flip()
+        if self._fps:
+            self._clock.tick(self._fps)
+        return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            _pygame().display.quit()
+
+
+class VideoWriter:
+    """Streams frames to an MP4 (imageio-ffmpeg) or GIF (Pillow) file chosen by extension.
+
+    Frames are written as they come, so long games do not pile up in memory. Parent directories
+    are created.
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float = 10.0) -> None:
+        import imageio.v2 as iio  # lazy: imageio pulls in Pillow
+
+        self.path = pathlib.Path(path)
+        ext = self.path.suffix.lower()
+        if ext not in (".mp4", ".gif", ".mov", ".avi", ".webm", ".mkv"):
+            raise ValueError(f"video {self.path}: unsupported extension {ext!r}; use .mp4 or .gif")
+        if fps <= 0:
+            raise ValueError(f"video {self.path}: fps must be positive, got {fps}")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.num_frames = 0
+        if ext == ".gif":
+            # Pillow's GIF writer takes a per-frame duration in milliseconds; loop=0 repeats.
+            self._writer = iio.get_writer(self.path, mode="I", duration=1000.0 / fps, loop=0)
+        else:
+            # macro_block_size=2: yuv420p needs even sides; other sizes are kept (no resize to 16).
+            self._writer = iio.get_writer(
+                self.path, fps=fps, codec="libx264", quality=7, macro_block_size=2,
+                pixelformat="yuv420p" if ext == ".mp4" else None,
+            )  # fmt: skip
+
+    def append(self, frame: np.ndarray) -> None:
+        frame = np.asarray(frame)
+        if frame.ndim != 3 or frame.shape[-1] != 3 or frame.dtype != np.uint8:
+            raise ValueError(
+                f"video {self.path}: frames must be uint8 [H, W, 3], "
+                f"got {frame.dtype} {frame.shape}"
+            )
+        self._writer.append_data(frame)
+        self.num_frames += 1
+
+    def close(self) -> None:
+        self._writer.close()
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: float = 10.0) -> int:
+    """Write ``uint8 [H, W, 3]`` frames to ``path`` (MP4 or GIF by extension); returns the count."""
+    with VideoWriter(path, fps) as writer:
+        for frame in frames:
+            writer.append(frame)
+        return writer.num_frames
