@@ -932,6 +932,7 @@ class ShardStream:
         ids = self.rng.permutation(dataset.num_shards)[: self.k]
         self.resident_ids: list[int] = [int(i) for i in ids]
         self.resident: list[Shard] = [dataset.shard(i, in_memory=True) for i in self.resident_ids]
+        self._queue: list[int] = []
         self.version = 0
         self._since = 0
         self.swaps = 0
@@ -944,12 +945,20 @@ class ShardStream:
             self.swap()
 
     def swap(self) -> None:
-        """Replace one random resident shard by a random non-resident one."""
-        out_slot = int(self.rng.integers(self.k))
-        candidates = [i for i in range(self.dataset.num_shards) if i not in self.resident_ids]
-        if not candidates:
+        """Replace one random resident shard by the next shard of a shuffled pass.
+
+        Shards enter in passes over a random permutation (like epochs), so every shard is
+        visited once per ``num_shards - k`` swaps instead of at random.
+        """
+        if self.dataset.num_shards <= self.k:
             return
-        new = int(self.rng.choice(candidates))
+        while True:
+            if not self._queue:
+                self._queue = [int(i) for i in self.rng.permutation(self.dataset.num_shards)]
+            new = self._queue.pop()
+            if new not in self.resident_ids:
+                break
+        out_slot = int(self.rng.integers(self.k))
         self.resident[out_slot] = None  # type: ignore[call-overload]  # free before loading
         self.resident[out_slot] = self.dataset.shard(new, in_memory=True)
         self.resident_ids[out_slot] = new
