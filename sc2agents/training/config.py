@@ -109,10 +109,10 @@ class EvalConfig:
 
     every: int = 5_000  # Steps between evaluations (0: only at the end, if `at_end`).
     at_end: bool = True  # Evaluate once more after the last step.
-    episodes: int = 8  # Episodes per evaluation.
-    num_envs: int = 8  # Parallel simulator environments.
-    max_steps: int = 0  # Agent steps per episode cap (0: the scenario's own time limit).
-    greedy: bool = True  # Act greedily (else sample from the policy).
+    episodes: int = 8  # Games per evaluation (per opponent).
+    opponents: str = ""  # 1v1 maps: built-in bots, e.g. "very_easy,easy" ("" for minigames).
+    max_steps: int = 0  # Agent steps per game cap (0: the scenario's own time limit).
+    video_games: int = 0  # Games per evaluation written as video to <run_dir>/eval/<step>/.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -374,7 +374,6 @@ def _check_sections(exp: ExperimentConfig) -> None:
         ("run.log_every", r.log_every),
         ("run.checkpoint_every", r.checkpoint_every),
         ("eval.episodes", v.episodes),
-        ("eval.num_envs", v.num_envs),
     ):
         _positive(f"config.{key}", val)
     for key, val in (
@@ -386,6 +385,7 @@ def _check_sections(exp: ExperimentConfig) -> None:
         ("run.seed", r.seed),
         ("eval.every", v.every),
         ("eval.max_steps", v.max_steps),
+        ("eval.video_games", v.video_games),
     ):
         _positive(f"config.{key}", val, allow_zero=True)
     if not 0.0 <= d.build_noise <= 1.0:

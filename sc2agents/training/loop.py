@@ -86,14 +86,14 @@ class Components:
     Attributes:
         make_data: ``(exp) -> DataSource``.
         make_learner: ``(exp, obs_spec, action_spec, device) -> Learner``.
-        make_evaluator: ``(exp) -> Evaluate``, or None to skip evaluation.
+        make_evaluator: ``(exp, run_dir) -> Evaluate``, or None to skip evaluation.
         prefetch: ``(batches, device, depth) -> iterator of device Batches``; None uses
             `thread_prefetch`.
     """
 
     make_data: Callable[[tc.ExperimentConfig], DataSource]
     make_learner: Callable[[tc.ExperimentConfig, Any, Any, torch.device], Learner]
-    make_evaluator: Callable[[tc.ExperimentConfig], Evaluate] | None = None
+    make_evaluator: Callable[[tc.ExperimentConfig, pathlib.Path], Evaluate] | None = None
     prefetch: Callable[[Iterator[Batch], torch.device, int], Iterator[Batch]] | None = None
 
 
@@ -232,11 +232,13 @@ class Trainer:
         self.components = components
         self.stop_after = stop_after
         self.step = 0
+        self.obs_spec: dict[str, Any] = {}
+        self.action_spec: dict[str, int] = {}
 
     # -- set-up ---------------------------------------------------------------------------------
 
-    def _check_config_file(self) -> None:
-        """Write config.json, or check that a resumed run's stored config equals ours."""
+    def _check_config_file(self) -> dict[str, Any] | None:
+        """Check that a resumed run's stored config equals ours; return ours if none is stored."""
         path = self.run_dir / CONFIG_FILE
         ours = tc.to_dict(self.exp)
         if path.exists():
@@ -250,9 +252,8 @@ class Trainer:
                     f"{path}: the run dir holds a different config ({', '.join(keys[:5])}); "
                     "resume it with --resume (its own config) or use a new run dir"
                 )
-        else:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            ckpt_lib.save_json(path, ours)
+            return None
+        return ours
 
     def _setup_torch(self) -> torch.device:
         r = self.exp.run
@@ -269,13 +270,20 @@ class Trainer:
     def run(self) -> dict[str, float]:
         """Train to the end (or `stop_after`); return the last logged value of every metric."""
         exp, r = self.exp, self.exp.run
-        self._check_config_file()
+        to_write = self._check_config_file()
         device = self._setup_torch()
         seeding.seed_everything(r.seed)
 
+        # Everything that can reject the config (dataset shapes, learner construction) runs before
+        # the run dir is created, so a bad config leaves nothing behind.
         data = self.components.make_data(exp)
+        self.obs_spec, self.action_spec = data.obs_spec, data.action_spec
         learner = self.components.make_learner(exp, data.obs_spec, data.action_spec, device)
-        evaluate = self.components.make_evaluator(exp) if self.components.make_evaluator else None
+        make_eval = self.components.make_evaluator
+        evaluate = make_eval(exp, self.run_dir) if make_eval is not None else None
+        if to_write is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            ckpt_lib.save_json(self.run_dir / CONFIG_FILE, to_write)
 
         ckpt_dir = self.run_dir / CHECKPOINT_DIR
         means = _Means()
@@ -379,7 +387,11 @@ class Trainer:
             "learner": learner.state_dict(),
             "rng": seeding.get_rng_state(),
             "means": means.state(),
+            # What `sc2agents.acting.policy.policy_from_checkpoint` rebuilds the learner from.
             "config": tc.to_dict(self.exp),
+            "learner_name": self.exp.learner_name,
+            "obs_spec": {k: (list(v[0]), str(np.dtype(v[1]))) for k, v in self.obs_spec.items()},
+            "action_spec": dict(self.action_spec),
         }
         ckpt_lib.save_checkpoint(ckpt_dir, self.step, state, keep=self.exp.run.keep_checkpoints)
 

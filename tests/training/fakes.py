@@ -107,7 +107,7 @@ def make_learner(exp: tc.ExperimentConfig, obs_spec: Any, action_spec: Any, devi
     return FakeLearner(exp.learner, obs_spec, action_spec)
 
 
-def make_evaluator(exp: tc.ExperimentConfig) -> loop.Evaluate:
+def make_evaluator(exp: tc.ExperimentConfig, run_dir: Any = None) -> loop.Evaluate:
     def evaluate(policy: Any, step: int) -> dict[str, float]:
         b = _batch(loop.batch_seed(exp.run.seed, "eval", step), 64)
         fn, _ = policy.act(b.observations)
