@@ -46,7 +46,6 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 from absl import logging
-from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from pysc2_evolved.env import environment, sc2_env
@@ -54,6 +53,7 @@ from pysc2_evolved.lib import actions as sc2_actions
 from pysc2_evolved.lib import protocol, remote_controller, sc_process
 
 from sc2agents.envs import features, maps
+from sc2agents.envs.sim.vector_env import action_space, storage_observation_space
 
 __all__ = [
     "GAME_ERRORS",
@@ -80,48 +80,17 @@ GAME_ERRORS: tuple[type[BaseException], ...] = (
 """Exceptions that mean "the game process died or stopped answering" (PySC2's replay_actions
 catches the first four the same way); an episode that meets one is reported failed."""
 
-MAX_GAME_LOOP = 2**31 - 1
 _GAME_LOOP_SHAPE = (1,)  # PySC2's observation["game_loop"] is a length-1 array.
+_GAME_LOOPS_PER_SECOND = 22.4
 
 
 class SC2GameError(RuntimeError):
     """A game could not be (re)started after repeated attempts."""
 
 
-# --- Spaces (the simulator's: see sc2agents.envs.sim.vector_env) ---
-def observation_space(screen_size: int, minimap_size: int) -> spaces.Dict:
-    """Single-slot observation space: `features.observation_to_storage` form + game_loop."""
-    n_unit = len(features.UNIT_TYPE_VOCAB) - 1
-    n_mm = len(features.storage_channels(features.MINIMAP_LAYERS))
-    n_sc = len(features.storage_channels(features.SCREEN_LAYERS))
-    return spaces.Dict(
-        {
-            "minimap": spaces.Box(0, 255, (n_mm, minimap_size, minimap_size), np.uint8),
-            "minimap_unit_type": spaces.Box(0, n_unit, (minimap_size, minimap_size), np.uint16),
-            "screen": spaces.Box(0, 255, (n_sc, screen_size, screen_size), np.uint8),
-            "screen_unit_type": spaces.Box(0, n_unit, (screen_size, screen_size), np.uint16),
-            "player": spaces.Box(0.0, np.inf, (len(features.PLAYER_FIELDS),), np.float32),
-            "available_actions": spaces.MultiBinary(features.NUM_FUNCTIONS),
-            "game_loop": spaces.Box(0, MAX_GAME_LOOP, _GAME_LOOP_SHAPE, np.int64),
-        }
-    )
-
-
-def action_space(screen_size: int, minimap_size: int) -> spaces.Dict:
-    """Single-slot action space: function id and the 13 arguments (`features.encode_action`)."""
-    high = np.empty(features.NUM_ARG_TYPES, dtype=np.int64)
-    for i, name in enumerate(features.ARG_TYPES):
-        if name in features.SPATIAL_ARG_TYPES:
-            size = features.spatial_size(name, screen_size, minimap_size)
-            high[i] = size * size - 1
-        else:
-            high[i] = features.ARG_TYPE_SIZES[name] - 1
-    return spaces.Dict(
-        {
-            "function": spaces.Discrete(features.NUM_FUNCTIONS),
-            "args": spaces.Box(-1, high, (features.NUM_ARG_TYPES,), np.int64),
-        }
-    )
+# --- Spaces: the simulator's own functions, so the two backends cannot drift apart ---
+observation_space = storage_observation_space
+"""Single-slot observation space (the simulator's `storage_observation_space`)."""
 
 
 def to_observation(pysc2_obs: Mapping[str, Any]) -> dict[str, np.ndarray]:
@@ -194,67 +163,78 @@ class _Game:
 class PySC2VectorEnv(VectorEnv):
     """Gymnasium vector env over real StarCraft II games (PySC2 `SC2Env`, one process per game).
 
-    Slot ``i`` is agent ``i % num_agents`` of game ``i // num_agents``. Observation and action
-    spaces equal the simulator's `SimVectorEnv` for the same screen/minimap sizes.
+    Slot ``i`` is agent ``i % num_agents`` of game ``i // num_agents``. Constructor order, spaces,
+    action checks, autoreset and ``info["episode"]`` follow the simulator's `SimVectorEnv`.
+
+    ``info`` also carries, per slot: ``episode_failed`` (the game process died; the episode was
+    cut and reported truncated), ``invalid_action`` (``action_error="warn"`` replaced it by
+    ``no_op``), ``game`` and ``player`` (which game and which of its agents the slot is).
 
     Args:
-        map_name: map name (`maps.MAPS`) or a `maps.MapInfo`.
         num_envs: number of agent slots (games x agents per game).
+        map_name: map name (`maps.MAPS`) or a `maps.MapInfo`.
         screen_size: feature screen resolution.
         minimap_size: feature minimap resolution.
         step_mul: game loops per step (default: the map's, 8).
         game_steps_per_episode: episode limit in game loops (default: the map's).
+        disable_fog: see the whole map.
+        action_error: ``"raise"`` a ValueError for an unavailable function or an argument out of
+            range, or ``"warn"``: log it and send ``no_op`` instead.
+        render_mode: ``"human"`` opens PySC2's renderer (pygame) for the first game.
+        seed: base game seed (game ``g`` gets ``seed + g``). ``reset(seed=s)`` starts fresh game
+            processes with seed ``s`` (SC2 takes its seed when a game is created), so a seeded
+            reset is reproducible but costs a game start.
         num_agents: agents per game: 1 (mini-game, or vs a built-in bot) or 2 (both players).
         agent_race: race of the agent(s) (``random``, ``terran``, ``zerg``, ``protoss``).
         bot_race: built-in bot's race (melee maps, ``num_agents=1``).
         difficulty: built-in bot's difficulty (``very_easy`` ... ``cheat_insane``).
         bot_build: built-in bot's build (``random``, ``rush``, ``timing``, ``power``, ``macro``,
             ``air``).
-        disable_fog: see the whole map.
-        seed: base game seed (game ``g`` gets ``seed + g``); also settable with ``reset(seed=)``.
         save_replay_dir: write a ``.SC2Replay`` of every finished episode there (`replays` lists
             the paths).
-        render_mode: ``"human"`` opens PySC2's renderer (pygame) for the first game.
         sc2path: game folder (default ``$SC2PATH``); checked before any process starts.
         sc2_version: game version to run (default: the newest installed).
-        action_error: ``"raise"`` on an unavailable function, or ``"warn"``: log it and send
-            ``no_op`` instead (``info["invalid_action"]``).
         max_restarts: attempts to start a game before `SC2GameError`.
         env_factory: builds one game (keyword arguments of `SC2Env`); tests pass PySC2's
             ``mock_sc2_env.SC2TestEnv``. With a custom factory the install checks are skipped.
     """
 
-    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": ["human"]}
+    metadata: dict[str, Any] = {
+        "render_modes": ["human"],
+        "render_fps": _GAME_LOOPS_PER_SECOND / 8,
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
 
     def __init__(
         self,
-        map_name: str | maps.MapInfo = "MoveToBeacon",
         num_envs: int = 1,
+        map_name: str | maps.MapInfo = "MoveToBeacon",
         *,
         screen_size: int = 64,
         minimap_size: int = 64,
         step_mul: int | None = None,
         game_steps_per_episode: int | None = None,
+        disable_fog: bool = False,
+        action_error: Literal["raise", "warn"] = "raise",
+        render_mode: str | None = None,
+        seed: int | None = None,
         num_agents: int = 1,
         agent_race: str | Sequence[str] = "random",
         bot_race: str = "random",
         difficulty: str = "very_easy",
         bot_build: str = "random",
-        disable_fog: bool = False,
-        seed: int | None = None,
         save_replay_dir: str | os.PathLike[str] | None = None,
-        render_mode: str | None = None,
         sc2path: str | os.PathLike[str] | None = None,
         sc2_version: str | None = None,
-        action_error: Literal["raise", "warn"] = "raise",
         max_restarts: int = 3,
         env_factory: EnvFactory | None = None,
     ) -> None:
         self.map_info = maps.get_map(map_name)
+        self.map_name = self.map_info.name
         if num_envs < 1 or num_envs % num_agents:
             raise ValueError(f"num_envs={num_envs} must be a positive multiple of {num_agents=}")
         if render_mode not in (None, "human"):
-            raise ValueError(f"render_mode {render_mode!r} not supported; use 'human' or None")
+            raise ValueError(f"render_mode must be None or 'human', got {render_mode!r}")
         if action_error not in ("raise", "warn"):
             raise ValueError(f"action_error must be 'raise' or 'warn', got {action_error!r}")
         self.players = make_players(
@@ -268,10 +248,11 @@ class PySC2VectorEnv(VectorEnv):
                 os.environ["SC2PATH"] = str(base)  # PySC2's run_configs read SC2PATH.
             env_factory = sc2_env.SC2Env
         self._factory = env_factory
-        self.num_envs = num_envs
-        self.num_agents = num_agents
-        self.num_games = num_envs // num_agents
+        self.num_envs = int(num_envs)
+        self.num_agents = int(num_agents)
+        self.num_games = self.num_envs // self.num_agents
         self.screen_size, self.minimap_size = int(screen_size), int(minimap_size)
+        self.step_mul = int(step_mul or self.map_info.step_mul)
         self.render_mode = render_mode
         self.action_error = action_error
         self.max_restarts = int(max_restarts)
@@ -287,27 +268,33 @@ class PySC2VectorEnv(VectorEnv):
                 feature_dimensions=sc2_env.Dimensions(screen=screen_size, minimap=minimap_size),
                 action_space=sc2_actions.ActionSpace.FEATURES,
             ),
-            step_mul=step_mul,
+            step_mul=self.step_mul,
             game_steps_per_episode=game_steps_per_episode,
             disable_fog=disable_fog,
             # discount 0 marks a real game end (terminated); a time limit keeps discount 1
             # (truncated): that is how step() tells the two apart.
             discount=1.0,
             discount_zero_after_timeout=False,
-            ensure_available_actions=False,  # checked here, with a clearer message
+            ensure_available_actions=False,  # checked here, with the simulator's messages
             version=sc2_version,
         )
+        self.metadata = dict(self.metadata)
+        self.metadata["render_fps"] = _GAME_LOOPS_PER_SECOND / self.step_mul
         self.single_observation_space = observation_space(self.screen_size, self.minimap_size)
         self.single_action_space = action_space(self.screen_size, self.minimap_size)
-        self.observation_space = batch_space(self.single_observation_space, num_envs)
-        self.action_space = batch_space(self.single_action_space, num_envs)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._arg_high = np.asarray(self.single_action_space["args"].high, dtype=np.int64)
         self._games = [_Game() for _ in range(self.num_games)]
+        self._returns = np.zeros(self.num_envs, dtype=np.float64)
+        self._lengths = np.zeros(self.num_envs, dtype=np.int64)
+        self._started = False
+        self._warned = 0
         self._pool = (
             concurrent.futures.ThreadPoolExecutor(self.num_games, thread_name_prefix="sc2")
             if self.num_games > 1
             else None
         )
-        self.closed = False
 
     # --- game lifecycle ---
     def _make_game(self, g: int) -> environment.Base:
@@ -339,112 +326,165 @@ class PySC2VectorEnv(VectorEnv):
                 self._close_game(game)
         else:
             raise SC2GameError(
-                f"game {g} on {self.map_info.name} failed to start {self.max_restarts} times in "
-                f"a row; last error: {error!r}"
+                f"game {g} on {self.map_name} failed to start {self.max_restarts} times in a "
+                f"row; last error: {error!r}"
             ) from error
         game.obs = [to_observation(ts.observation) for ts in game.timesteps]
         game.needs_reset = False
         game.episodes += 1
+        sl = self._slots(g)
+        self._returns[sl], self._lengths[sl] = 0.0, 0
 
-    def _run(self, fn: Callable[[int], Any]) -> list[Any]:
-        """Run ``fn(g)`` for every game, in parallel threads (each blocks on its own process)."""
-        if self._pool is None:
-            return [fn(g) for g in range(self.num_games)]
-        return list(self._pool.map(fn, range(self.num_games)))
+    def _slots(self, g: int) -> slice:
+        return slice(g * self.num_agents, (g + 1) * self.num_agents)
+
+    def _run(self, fn: Callable[[int], Any], games: Sequence[int]) -> None:
+        """Run ``fn(g)`` for the games, in parallel threads (each blocks on its own process)."""
+        if self._pool is None or len(games) < 2:
+            for g in games:
+                fn(g)
+        else:
+            list(self._pool.map(fn, games))
 
     # --- Gymnasium API ---
     def reset(
-        self, *, seed: int | Sequence[int] | None = None, options: dict[str, Any] | None = None
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        """Start a new episode in every game (``seed`` restarts the games with new seeds)."""
-        del options
+        """Start a new episode in every game (or the games of ``options["reset_mask"]``)."""
+        super().reset(seed=seed)
+        mask = None if options is None else options.get("reset_mask")
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != (self.num_envs,):
+                raise ValueError(
+                    f"reset: options['reset_mask'] must be bool [{self.num_envs}], got {mask.shape}"
+                )
+            games = sorted({i // self.num_agents for i in np.flatnonzero(mask)})
+        else:
+            games = list(range(self.num_games))
         if seed is not None:
-            new_seed = int(seed if np.isscalar(seed) else seed[0])  # type: ignore[index]
-            if new_seed != self._seed:
-                self._seed = new_seed
-                for game in self._games:  # SC2's seed is a create-game option: new processes.
-                    self._close_game(game)
-        self._run(self._reset_game)
-        info = self._info()
-        return self._batch([o for g in self._games for o in g.obs or []]), info
+            self._seed = int(seed)
+            for g in games:  # SC2 takes its seed when a game is created: new processes.
+                self._close_game(self._games[g])
+        self._run(self._reset_game, games)
+        self._started = True
+        return self._batch(), self._info()
 
-    def _check_calls(
-        self, fn: np.ndarray, args: np.ndarray, invalid: np.ndarray
-    ) -> list[sc2_actions.FunctionCall]:
+    def _check(self, i: int, fn: int, args: np.ndarray, available: np.ndarray) -> str | None:
+        if not 0 <= fn < features.NUM_FUNCTIONS:
+            return f"unknown function id {fn} (valid ids are 0..{features.NUM_FUNCTIONS - 1})"
+        name = features.FUNCTIONS[fn].name
+        if not available[fn]:
+            return f"function {name} (id {fn}) is not available now"
+        bad = features.FUNCTION_ARG_MASK[fn] & ((args < 0) | (args > self._arg_high))
+        if bad.any():
+            t = int(np.flatnonzero(bad)[0])
+            return (
+                f"function {name} (id {fn}): argument {features.ARG_TYPES[t]}={int(args[t])} "
+                f"outside [0, {int(self._arg_high[t])}]"
+            )
+        return None
+
+    def _decode(self, actions: Mapping[str, Any], invalid: np.ndarray) -> list[Any]:
+        if not isinstance(actions, Mapping) or not {"function", "args"} <= set(actions):
+            raise ValueError(
+                "PySC2VectorEnv.step: actions must be a dict with 'function' [N] and 'args' "
+                f"[N, 13], got {type(actions).__name__}"
+            )
+        fn = np.asarray(actions["function"]).reshape(-1)
+        args = np.asarray(actions["args"])
+        if fn.shape != (self.num_envs,) or args.shape != (self.num_envs, features.NUM_ARG_TYPES):
+            raise ValueError(
+                f"PySC2VectorEnv.step: expected function [{self.num_envs}] and args "
+                f"[{self.num_envs}, {features.NUM_ARG_TYPES}], got {fn.shape} and {args.shape}"
+            )
+        fn, args = fn.astype(np.int64), args.astype(np.int64)
         calls = []
         for i in range(self.num_envs):
             game = self._games[i // self.num_agents]
-            obs = game.obs[i % self.num_agents] if game.obs else None
-            f = int(fn[i])
-            if not 0 <= f < features.NUM_FUNCTIONS:
-                raise ValueError(f"action[{i}]: function {f} outside [0, {features.NUM_FUNCTIONS})")
-            if obs is not None and not game.needs_reset and not obs["available_actions"][f]:
-                msg = (
-                    f"action[{i}]: function {features.FUNCTIONS[f].name} ({f}) is not available; "
-                    f"available: {np.flatnonzero(obs['available_actions']).tolist()}"
-                )
+            if game.needs_reset or game.obs is None:  # autoreset step: the action is ignored
+                calls.append(sc2_actions.FUNCTIONS.no_op())
+                continue
+            available = game.obs[i % self.num_agents]["available_actions"]
+            problem = self._check(i, int(fn[i]), args[i], available)
+            if problem is not None:
                 if self.action_error == "raise":
-                    raise ValueError(msg)
-                logging.log_every_n(logging.WARNING, "%s; sending no_op", 100, msg)
+                    raise ValueError(f"game {i}: {problem}")
+                if self._warned < 10:
+                    self._warned += 1
+                    logging.warning("game %d: %s; playing no_op instead", i, problem)
                 invalid[i] = True
                 calls.append(sc2_actions.FUNCTIONS.no_op())
                 continue
-            calls.append(features.decode_action(f, args[i], self.screen_size, self.minimap_size))
+            calls.append(
+                features.decode_action(fn[i], args[i], self.screen_size, self.minimap_size)
+            )
         return calls
 
     def step(
-        self, actions: Mapping[str, np.ndarray]
+        self, actions: Mapping[str, Any]
     ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
-        """One agent step in every game; slots whose episode ended last step are reset instead."""
-        fn = np.asarray(actions["function"]).reshape(self.num_envs)
-        args = np.asarray(actions["args"]).reshape(self.num_envs, features.NUM_ARG_TYPES)
+        """One agent step in every game; games whose episode ended last step are reset instead."""
+        if not self._started:
+            raise RuntimeError("PySC2VectorEnv.step called before reset()")
         invalid = np.zeros(self.num_envs, dtype=bool)
-        calls = self._check_calls(fn, args, invalid)
+        calls = self._decode(actions, invalid)
         reward = np.zeros(self.num_envs, dtype=np.float32)
         terminated = np.zeros(self.num_envs, dtype=bool)
         truncated = np.zeros(self.num_envs, dtype=bool)
         failed = np.zeros(self.num_envs, dtype=bool)
+        score = np.zeros(self.num_envs, dtype=np.float64)
 
         def step_game(g: int) -> None:
-            game = self._games[g]
+            game, sl = self._games[g], self._slots(g)
             if game.needs_reset or game.env is None:
                 self._reset_game(g)
                 return
-            sl = slice(g * self.num_agents, (g + 1) * self.num_agents)
             try:
                 timesteps = tuple(game.env.step(calls[sl]))
             except GAME_ERRORS as e:
                 # The process died mid-episode: report the episode failed (cut, not an MDP
-                # end), keep the last good observation as its final one, restart on next step.
+                # end), keep the last good observation as its final one, restart next step.
                 logging.warning("game %d crashed mid-episode (%r); starting a fresh game", g, e)
                 game.crashes += 1
                 self._close_game(game)
                 game.needs_reset = True
                 truncated[sl] = True
                 failed[sl] = True
+                self._lengths[sl] += 1
                 return
             game.timesteps = timesteps
             game.obs = [to_observation(ts.observation) for ts in timesteps]
             reward[sl] = [float(ts.reward) for ts in timesteps]
+            self._returns[sl] += reward[sl]
+            self._lengths[sl] += 1
             if timesteps[0].step_type == environment.StepType.LAST:
                 game_over = float(timesteps[0].discount) == 0.0
                 terminated[sl] = game_over
                 truncated[sl] = not game_over
                 game.needs_reset = True
+                score[sl] = [_score(ts.observation) for ts in timesteps]
                 if self.save_replay_dir:
                     self._save_replay(g)
 
-        self._run(step_game)
+        self._run(step_game, list(range(self.num_games)))
         info = self._info()
         info["episode_failed"] = failed
         info["invalid_action"] = invalid
-        obs = self._batch([o for g in self._games for o in g.obs or []])
-        return obs, reward, terminated, truncated, info
+        done = terminated | truncated
+        if done.any():
+            info["episode"] = {
+                "r": np.where(done, self._returns, 0.0),
+                "l": np.where(done, self._lengths, 0),
+                "score": np.where(done, score, 0.0),
+            }
+            info["_episode"] = done.copy()
+        return self._batch(), reward, terminated, truncated, info
 
     def _save_replay(self, g: int) -> None:
         game = self._games[g]
         try:
-            path = game.env.save_replay(self.save_replay_dir, f"{self.map_info.name}_g{g}")
+            path = game.env.save_replay(self.save_replay_dir, f"{self.map_name}_g{g}")
         except GAME_ERRORS as e:
             logging.warning("game %d: saving the replay failed: %r", g, e)
             return
@@ -461,12 +501,11 @@ class PySC2VectorEnv(VectorEnv):
             "invalid_action": np.zeros(self.num_envs, dtype=bool),
         }
 
-    def _batch(self, obs: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    def _batch(self) -> dict[str, np.ndarray]:
+        obs = [o for g in self._games for o in (g.obs or [])]
         if len(obs) != self.num_envs:
             raise RuntimeError(f"expected {self.num_envs} observations, got {len(obs)}")
-        out = {k: np.stack([o[k] for o in obs]) for k in self.single_observation_space.spaces}
-        out["available_actions"] = out["available_actions"].astype(np.int8)
-        return out
+        return {k: np.stack([o[k] for o in obs]) for k in self.single_observation_space.spaces}
 
     @property
     def timesteps(self) -> list[Any]:
@@ -490,34 +529,66 @@ class PySC2VectorEnv(VectorEnv):
             self._pool = None
 
 
+def _score(obs: Mapping[str, Any]) -> float:
+    try:
+        return float(np.asarray(obs["score_cumulative"]).reshape(-1)[0])
+    except (KeyError, IndexError):
+        return 0.0
+
+
 class PySC2GymEnv(gym.Env):
-    """Single-agent `gymnasium.Env` view of one game (the ``entry_point`` of the env ids)."""
+    """One game, one agent, as a `gymnasium.Env` (unbatched spaces; the ids' ``entry_point``).
 
-    metadata = {"render_modes": ["human"]}
+    Takes the keyword arguments of `PySC2VectorEnv` (except ``num_envs``; ``num_agents`` is 1).
+    After an episode ends call `reset`; stepping an ended episode raises, like `SimGymEnv`.
+    """
 
-    def __init__(self, map_name: str | maps.MapInfo = "MoveToBeacon", **kwargs: Any) -> None:
-        kwargs.pop("num_envs", None)
-        self._vec = PySC2VectorEnv(map_name, 1, **kwargs)
+    metadata: dict[str, Any] = {"render_modes": ["human"], "render_fps": _GAME_LOOPS_PER_SECOND / 8}
+
+    def __init__(
+        self,
+        map_name: str | maps.MapInfo = "MoveToBeacon",
+        render_mode: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if "num_envs" in kwargs:
+            raise ValueError("PySC2GymEnv is one game; use PySC2VectorEnv for num_envs")
+        self._vec = PySC2VectorEnv(1, map_name, render_mode=render_mode, **kwargs)
+        self.render_mode = render_mode
+        self.map_name = self._vec.map_name
+        self.metadata = dict(self.metadata, render_fps=self._vec.metadata["render_fps"])
         self.observation_space = self._vec.single_observation_space
         self.action_space = self._vec.single_action_space
-        self.render_mode = self._vec.render_mode
+        self._done = True
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         super().reset(seed=seed)
-        obs, info = self._vec.reset(seed=seed, options=options)
-        return _unbatch(obs), _unbatch(info)
+        obs, _ = self._vec.reset(seed=seed)
+        self._done = False
+        return _unbatch(obs), {}
 
     def step(
         self, action: Mapping[str, Any]
     ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        if self._done:
+            raise RuntimeError("PySC2GymEnv.step: the episode has ended (or not started); reset()")
+        if not isinstance(action, Mapping) or not {"function", "args"} <= set(action):
+            raise ValueError(
+                "PySC2GymEnv.step: action must be a dict with 'function' and 'args' [13], got "
+                f"{type(action).__name__}"
+            )
         batched = {
-            "function": np.asarray([action["function"]]),
+            "function": np.asarray(action["function"]).reshape(1),
             "args": np.asarray(action["args"]).reshape(1, -1),
         }
-        obs, r, term, trunc, info = self._vec.step(batched)
-        return _unbatch(obs), float(r[0]), bool(term[0]), bool(trunc[0]), _unbatch(info)
+        obs, r, term, trunc, vinfo = self._vec.step(batched)
+        info = {k: vinfo[k][0] for k in ("episode_failed", "invalid_action")}
+        if "episode" in vinfo:
+            info["episode"] = {k: v[0] for k, v in vinfo["episode"].items()}
+        self._done = bool(term[0] or trunc[0])
+        return _unbatch(obs), float(r[0]), bool(term[0]), bool(trunc[0]), info
 
     def close(self) -> None:
         self._vec.close()
@@ -655,8 +726,8 @@ def play(
     if replay:
         return _watch_replay(replay, step_mul=step_mul or 8)
     env = PySC2VectorEnv(
-        map,
         1,
+        map,
         screen_size=screen_size,
         minimap_size=minimap_size,
         step_mul=step_mul,
