@@ -1,0 +1,94 @@
+"""Prefetcher: same batches as the sampler, torch dtypes, errors propagate, clean shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from sc2agents.data.batch import Batch
+from sc2agents.data.prefetch import Prefetcher
+
+
+class FakeSampler:
+    def __init__(self, fail_at: int | None = None, delay: float = 0.0) -> None:
+        self.calls = 0
+        self.fail_at = fail_at
+        self.delay = delay
+        self.threads = set()
+
+    def sample(self, batch_size: int) -> Batch:
+        self.threads.add(threading.current_thread().name)
+        if self.delay:
+            time.sleep(self.delay)
+        i = self.calls
+        self.calls += 1
+        if self.fail_at is not None and i == self.fail_at:
+            raise RuntimeError(f"sampler broke at call {i}")
+        return Batch(
+            observations={
+                "minimap": np.full((batch_size, 2, 4, 4), i, np.uint8),
+                "minimap_unit_type": np.full((batch_size, 4, 4), 300 + i, np.uint16),
+            },
+            actions={
+                "function": np.full(batch_size, i, np.int64),
+                "args": np.zeros((batch_size, 13)),
+            },
+            rewards=np.full(batch_size, i, np.float32),
+        )
+
+
+def test_batches_in_order_as_torch():
+    s = FakeSampler()
+    with Prefetcher(s, batch_size=8, num_batches_ahead=2) as p:
+        for i, b in zip(range(5), p, strict=False):
+            assert isinstance(b.observations["minimap"], torch.Tensor)
+            assert b.observations["minimap"].dtype == torch.uint8
+            assert b.observations["minimap_unit_type"].dtype == torch.int32
+            assert int(b.observations["minimap_unit_type"][0, 0, 0]) == 300 + i
+            assert torch.all(b.actions["function"] == i) and b.rewards.shape == (8,)
+    assert s.threads == {"sc2agents-prefetch"}
+    assert not p._thread.is_alive()
+    assert s.calls <= 5 + 3  # bounded read-ahead: queue of 2 plus one in flight
+
+
+def test_exception_propagates_to_consumer():
+    p = Prefetcher(FakeSampler(fail_at=2), batch_size=4)
+    next(p)
+    next(p)
+    with pytest.raises(RuntimeError, match="broke at call 2"):
+        next(p)
+    with pytest.raises(StopIteration):
+        next(p)
+    assert not p._thread.is_alive()
+
+
+def test_close_with_full_queue_and_slow_sampler():
+    p = Prefetcher(FakeSampler(), batch_size=4, num_batches_ahead=1)
+    time.sleep(0.2)  # producer blocks on the full queue
+    t0 = time.perf_counter()
+    p.close()
+    assert not p._thread.is_alive() and time.perf_counter() - t0 < 5
+
+
+def test_wait_fraction_reflects_who_is_slow():
+    with Prefetcher(FakeSampler(delay=0.05), batch_size=4) as slow_producer:
+        for _ in zip(range(6), slow_producer, strict=False):
+            pass
+        assert slow_producer.wait_fraction > 0.5
+    with Prefetcher(FakeSampler(), batch_size=4) as fast_producer:
+        for _ in zip(range(6), fast_producer, strict=False):
+            time.sleep(0.05)  # the "learner" is the slow side
+        assert fast_producer.wait_fraction < 0.5
+
+
+@pytest.mark.gpu
+def test_cuda_pinned_transfer():
+    with Prefetcher(FakeSampler(), batch_size=16, device="cuda") as p:
+        for i, b in zip(range(4), p, strict=False):
+            x = b.observations["minimap"]
+            assert x.is_cuda and x.dtype == torch.uint8
+            assert int(x.float().mean().item()) == i
