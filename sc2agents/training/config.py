@@ -75,10 +75,13 @@ class EnvConfig:
 class DataConfig:
     """Where the offline dataset lives, how it is split and fed."""
 
-    path: str = ""  # Dataset folder; "" means data/sim/<task>_<screen_size> (built if missing).
+    path: str = (
+        ""  # Dataset folder; "" means data/sim/<task>_... (see training.parts.dataset_path).
+    )
     build_if_missing: bool = True  # Build a small simulator dataset when `path` does not exist.
     build_episodes: int = 64  # Episodes in such a dataset.
-    build_noise: float = 0.3  # Scripted agent's noise (0 = expert, 1 = random) for such a dataset.
+    build_policy: Literal["expert", "medium", "random", "mixed"] = "medium"  # Its demonstrator.
+    build_noise: float = 0.3  # Random-action probability of the "medium" demonstrator.
     val_fraction: float = 0.1  # Share of episodes held out for `val/` metrics.
     batch_size: int = 32  # Transitions per gradient step.
     prefetch: int = 4  # Batches the background prefetcher keeps ready.

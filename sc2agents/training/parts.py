@@ -4,11 +4,11 @@
 
 * **data** (`make_data`): the dataset at ``config.data.path`` (memory-mapped with
   `sc2agents.data.dataset.open_dataset`). When the path is empty it defaults to
-  ``data/sim/<task>_<screen>x<minimap>_<episodes>ep_noise<noise>``; when that folder does not
+  ``data/sim/<task>_<screen>x<minimap>_<policy>_<episodes>ep``; when that folder does not
   exist and ``data.build_if_missing`` is set (simulator backend), a small dataset is built there
   first from the scripted agent with ``data.build_noise`` through `sc2agents.data.sim_rollouts`
   (the code ``bin/build_dataset --source=sim`` runs), so ``configs/smoke.py`` and the quickstart
-  work from a fresh checkout. A missing explicit path is an error (a typo must not build data).
+  work from a fresh checkout. Otherwise a missing dataset is an error naming ``config.data.path``.
   The observation shapes of the dataset are checked against ``config.env`` here, before training.
 * **split**: episodes are split once, by a fixed permutation (independent of the run seed, so every
   seed validates on the same episodes), into training and held-out sets (``data.val_fraction``).
@@ -20,13 +20,13 @@
 * **evaluator**: `sc2agents.acting.evaluator.Evaluator` on ``env.task`` (minigame score, or win rate
   against the built-in bots of ``eval.opponents``), in-process.
 * **prefetch**: `sc2agents.data.prefetch.Prefetcher` (background thread, pinned memory, uint8 until
-  on the device) when available, else `sc2agents.training.loop.thread_prefetch`.
+  on the device).
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
-import importlib
 import math
 import pathlib
 from collections.abc import Iterator
@@ -61,36 +61,44 @@ def dataset_path(exp: tc.ExperimentConfig) -> pathlib.Path:
     d, e = exp.data, exp.env
     if d.path:
         return pathlib.Path(d.path)
-    name = f"{e.task}_{e.screen_size}x{e.minimap_size}_{d.build_episodes}ep_noise{d.build_noise:g}"
+    level = f"{d.build_policy}{d.build_noise:g}" if d.build_policy == "medium" else d.build_policy
+    name = f"{e.task}_{e.screen_size}x{e.minimap_size}_{level}_{d.build_episodes}ep"
     return pathlib.Path("data") / "sim" / name
 
 
 def build_sim_dataset(exp: tc.ExperimentConfig, path: pathlib.Path) -> None:
-    """Build the small simulator dataset of ``exp`` at ``path`` (scripted agent + noise)."""
-    try:
-        sim_rollouts = importlib.import_module("sc2agents.data.sim_rollouts")
-    except ImportError as e:
-        raise tc.ConfigError(
-            f"config.data.path: {path} does not exist and the simulator dataset builder "
-            f"(sc2agents.data.sim_rollouts) is unavailable: {e}"
-        ) from e
+    """Build the small simulator dataset of ``exp`` at ``path`` with `sim_rollouts` (progress bar).
+
+    A killed build leaves whole shards; the next run appends the missing rollout tasks (the
+    dataset writer records each task's ``source``), like ``bin/build_dataset``.
+    """
+    from tqdm.auto import tqdm
+
+    from sc2agents.data import sim_rollouts
     from sc2agents.data.dataset import DatasetWriter
 
     e, d = exp.env, exp.data
-    cfg = sim_rollouts.RolloutConfig(
-        episodes=d.build_episodes,
-        screen_size=e.screen_size,
-        minimap_size=e.minimap_size,
-        step_mul=e.step_mul,
-        epsilon=d.build_noise,
-        seed=seeding.derive_seed(_SPLIT_SEED, "build"),
-    )
-    logging.info(
-        "building %d-episode simulator dataset for %s at %s", d.build_episodes, e.task, path
-    )
-    episodes = sim_rollouts.rollout(e.task, cfg)
-    with DatasetWriter(path, metadata={"source": "sim", "map": e.task}) as w:
-        w.add_episodes(episodes)
+    try:
+        cfg = sim_rollouts.SimRolloutConfig(
+            map_name=e.task,
+            policy=d.build_policy,
+            episodes=d.build_episodes,
+            medium_epsilon=d.build_noise,
+            screen_size=e.screen_size,
+            minimap_size=e.minimap_size,
+            step_mul=e.step_mul,
+            seed=_SPLIT_SEED,
+        )
+    except ValueError as err:
+        raise tc.ConfigError(f"config.data: cannot build a simulator dataset: {err}") from err
+    logging.info("building a %d-episode %s dataset at %s", d.build_episodes, e.task, path)
+    meta = {"source": "sim", "map": e.task, "policy": d.build_policy}
+    with DatasetWriter(path, metadata=meta) as writer:
+        # Episode sources are "<task source>/<k>": a task is done when all its episodes are in.
+        have = collections.Counter(s.split("/")[0] for s in writer.existing_sources())
+        tasks = [t for t in sim_rollouts.plan_tasks(cfg) if have[t.source] < t.num_episodes]
+        for task in tqdm(tasks, desc=f"build {path.name}", unit="task", disable=len(tasks) < 2):
+            writer.add_episodes(sim_rollouts.rollout(task, cfg))
 
 
 def split_episodes(lengths: np.ndarray, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
@@ -191,12 +199,10 @@ def make_data(exp: tc.ExperimentConfig) -> loop.DataSource:
 
     path = dataset_path(exp)
     if not (path / "manifest.json").exists():
-        if exp.data.path and not exp.data.build_if_missing:
-            raise tc.ConfigError(f"config.data.path: dataset {path} does not exist")
-        if exp.data.path and not path.exists():
+        if not exp.data.build_if_missing:
             raise tc.ConfigError(
-                f"config.data.path: dataset {path} does not exist (only the default path, "
-                "data.path='', is built automatically)"
+                f"config.data.path: dataset {path} does not exist (build it with "
+                "python -m sc2agents.bin.build_dataset, or set data.build_if_missing)"
             )
         if exp.env.backend != "sim":
             raise tc.ConfigError(
@@ -256,16 +262,8 @@ def _learner_cls(name: str) -> Any:
 def make_learner(
     exp: tc.ExperimentConfig, obs_spec: Any, action_spec: Any, device: torch.device
 ) -> Learner:
-    """``LEARNERS[name](config, obs_spec, action_spec)`` on ``device``."""
-    learner = _learner_cls(exp.learner_name)(exp.learner, obs_spec, action_spec)
-    to = getattr(learner, "to", None)
-    if callable(to):
-        to(device)
-    elif device.type != "cpu":
-        raise tc.ConfigError(
-            f"config.run.device: learner {exp.learner_name!r} has no .to(device); use cpu"
-        )
-    return learner
+    """``LEARNERS[name](config, obs_spec, action_spec, device=device)``."""
+    return _learner_cls(exp.learner_name)(exp.learner, obs_spec, action_spec, device=device)
 
 
 def make_evaluator(exp: tc.ExperimentConfig, run_dir: pathlib.Path | None = None) -> loop.Evaluate:
@@ -301,12 +299,16 @@ def make_evaluator(exp: tc.ExperimentConfig, run_dir: pathlib.Path | None = None
 
 
 def prefetch(batches: Iterator[Batch], device: torch.device, depth: int) -> Iterator[Batch]:
-    """`sc2agents.data.prefetch.Prefetcher` over ``batches`` when available (else a thread)."""
-    try:
-        from sc2agents.data.prefetch import Prefetcher
-    except ImportError:
-        return loop.thread_prefetch(batches, device, depth)
-    return iter(Prefetcher(batches, device, depth=depth))
+    """`sc2agents.data.prefetch.Prefetcher` over ``batches`` (already sized by the data source)."""
+    from sc2agents.data.prefetch import Prefetcher
+
+    class _Next:
+        """The Prefetcher's ``sample(batch_size)`` over the loop's pre-sized, indexed stream."""
+
+        def sample(self, batch_size: int) -> Batch:
+            return next(batches)
+
+    return Prefetcher(_Next(), batch_size=1, device=device, num_batches_ahead=max(depth, 1))
 
 
 def default_components() -> loop.Components:
