@@ -1,7 +1,7 @@
 """Top-down pictures of simulator games: `render_rgb`, a live window and a video writer.
 
-`render_rgb(engine, env, player, size)` draws the whole map of one game of a `SimEngine` as an RGB
-array: units coloured by owner (self / enemy / neutral) with a glyph per unit type sized by the
+`render_rgb(engine, env, player, size)` draws the playable area of one game of a `SimEngine` as an
+RGB array: units coloured by owner (self / enemy / neutral) with a glyph per unit type sized by the
 unit's radius, health and shield bars, an outline around selected units, the camera box, and a
 header line with map, game time and score.
 
@@ -35,6 +35,7 @@ __all__ = [
     "VideoWriter",
     "projection",
     "render_rgb",
+    "view_rect",
     "write_video",
 ]
 
@@ -45,6 +46,10 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 _MARINE, _MARAUDER, _SCV = 48, 51, 45
 _ZERGLING, _BANELING, _ROACH, _HYDRALISK = 105, 9, 110, 107
 _ZEALOT, _STALKER = 73, 74
+_BEACON, _MINERAL_SHARD = (
+    317,
+    1680,
+)  # the minigames' neutral units (sim.units.BEACON / MINERAL_SHARD)
 
 _GLYPHS: dict[int, str] = {
     _MARINE: "circle",
@@ -61,7 +66,8 @@ _GLYPHS: dict[int, str] = {
 
 COLOURS: dict[str, tuple[int, int, int]] = {
     "background": (18, 20, 24),
-    "grid": (34, 37, 44),
+    "map": (58, 64, 74),
+    "grid": (72, 79, 91),
     "self": (64, 200, 72),
     "enemy": (232, 64, 52),
     "beacon": (255, 210, 40),
@@ -105,20 +111,40 @@ class MapProjection:
         )
 
 
-def projection(map_size: tuple[float, float], size: int) -> MapProjection:
-    """The `MapProjection` `render_rgb` uses for a map of ``map_size`` (w, h) at ``size`` px."""
+def projection(view: tuple[float, ...], size: int) -> MapProjection:
+    """The `MapProjection` `render_rgb` uses at ``size`` px.
+
+    Args:
+        view: the world rectangle to show, ``(x0, y0, x1, y1)``, or a map size ``(w, h)`` for
+            the whole map.
+        size: frame side in pixels.
+    """
     if size < 32:
         raise ValueError(f"render size must be at least 32 pixels, got {size}")
-    w, h = float(map_size[0]), float(map_size[1])
+    x0, y0, x1, y1 = (0.0, 0.0, *view) if len(view) == 2 else view
+    w, h = float(x1) - float(x0), float(y1) - float(y0)
+    if w <= 0 or h <= 0:
+        raise ValueError(f"render: empty view rectangle {view}")
     header = max(12, size // 24)
     scale = min(size / w, (size - header) / h)
-    off_x = (size - w * scale) / 2.0
-    off_y = header + (size - header - h * scale) / 2.0
+    off_x = (size - w * scale) / 2.0 - float(x0) * scale
+    off_y = header + (size - header - h * scale) / 2.0 - float(y0) * scale
     return MapProjection(size, header, scale, off_x, off_y)
+
+
+def view_rect(engine: Any) -> tuple[float, float, float, float]:
+    """World rectangle `render_rgb` draws: the playable area plus one cell (or the whole map)."""
+    map_w, map_h = _map_size(engine)
+    playable = _scenario_attr(engine, ("playable",), None)
+    if playable is None:
+        return 0.0, 0.0, map_w, map_h
+    x0, y0, x1, y1 = (float(v) for v in playable)
+    return max(0.0, x0 - 1), max(0.0, y0 - 1), min(map_w, x1 + 1), min(map_h, y1 + 1)
 
 
 def _pygame() -> Any:
     import pygame  # lazy: keeps `import sc2agents.envs` cheap
+    import pygame.gfxdraw  # noqa: F401  (submodule, not imported by `import pygame`)
 
     return pygame
 
@@ -191,22 +217,42 @@ def _score(engine: Any, env: int, player: int) -> float | None:
 def _unit_colour(owner: int, unit_type: int, radius: float, player: int) -> tuple[str, str]:
     """(colour key, glyph) of one unit."""
     if owner == _NEUTRAL_OWNER:
-        # Beacons are big (radius >= 1), mineral shards small.
+        if unit_type == _BEACON:
+            return "beacon", "ring"
+        if unit_type == _MINERAL_SHARD:
+            return "shard", "diamond"
+        # Other neutral units: big ones read as beacons, small ones as shards.
         return ("beacon", "ring") if radius >= 0.9 else ("shard", "diamond")
     key = "self" if owner == player + 1 else "enemy"
     return key, _GLYPHS.get(int(unit_type), "circle")
 
 
+def _disc(pg: Any, surf: Any, colour: tuple, cx: float, cy: float, r: float) -> None:
+    # gfxdraw fills exactly the pixels within r of the (rounded) centre; pygame.draw.circle
+    # truncates float centres, which shifts small units by up to a pixel.
+    x, y, ri = int(round(cx)), int(round(cy)), max(1, int(round(r)))
+    pg.gfxdraw.aacircle(surf, x, y, ri, colour)
+    pg.gfxdraw.filled_circle(surf, x, y, ri, colour)
+
+
+def _ring(pg: Any, surf: Any, colour: tuple, cx: float, cy: float, r: float, width: int) -> None:
+    x, y, ri = int(round(cx)), int(round(cy)), max(1, int(round(r)))
+    for k in range(width):
+        if ri - k > 0:
+            pg.gfxdraw.aacircle(surf, x, y, ri - k, colour)
+            pg.gfxdraw.circle(surf, x, y, ri - k, colour)
+
+
 def _draw_glyph(pg: Any, surf: Any, glyph: str, colour: tuple, cx: float, cy: float, r: float):
     r = max(r, 2.0)
     if glyph == "circle":
-        pg.draw.circle(surf, colour, (cx, cy), r)
-    elif glyph == "dot":  # baneling: a ring with a bright core
-        pg.draw.circle(surf, colour, (cx, cy), r)
-        pg.draw.circle(surf, (250, 240, 120), (cx, cy), max(1.0, r * 0.45))
+        _disc(pg, surf, colour, cx, cy, r)
+    elif glyph == "dot":  # baneling: a disc with a bright core
+        _disc(pg, surf, colour, cx, cy, r)
+        _disc(pg, surf, (250, 240, 120), cx, cy, max(1.0, r * 0.45))
     elif glyph == "ring":
-        pg.draw.circle(surf, colour, (cx, cy), r, width=max(2, int(r * 0.3)))
-        pg.draw.circle(surf, colour, (cx, cy), max(1.0, r * 0.25))
+        _ring(pg, surf, colour, cx, cy, r, max(2, int(r * 0.3)))
+        _disc(pg, surf, colour, cx, cy, max(1.0, r * 0.25))
     elif glyph == "square":
         pg.draw.rect(surf, colour, pg.Rect(cx - r * 0.9, cy - r * 0.9, 1.8 * r, 1.8 * r))
     elif glyph == "triangle":
@@ -235,20 +281,24 @@ def draw_surface(engine: Any, env: int = 0, player: int = 0, size: int = 512) ->
     if not 0 <= env < num_envs:
         raise ValueError(f"render: env {env} outside [0, {num_envs})")
     map_w, map_h = _map_size(engine)
-    proj = projection((map_w, map_h), size)
+    proj = projection(view_rect(engine), size)
     surf = pg.Surface((size, size))
     surf.fill(COLOURS["background"])
 
-    # Map area with a faint grid every 8 cells, so distances read at a glance.
-    x0, y0 = proj.to_pixel(np.array([0.0, 0.0]))
-    x1, y1 = proj.to_pixel(np.array([map_w, map_h]))
-    pg.draw.rect(surf, (26, 29, 34), pg.Rect(x0, y0, x1 - x0, y1 - y0))
-    for gx in np.arange(8.0, map_w, 8.0):
+    # Playable area with a faint grid every 4 cells, so distances read at a glance.
+    playable = _scenario_attr(engine, ("playable",), None) or (0.0, 0.0, map_w, map_h)
+    x0, y0 = proj.to_pixel(np.asarray(playable[:2], dtype=np.float64))
+    x1, y1 = proj.to_pixel(np.asarray(playable[2:], dtype=np.float64))
+    pg.draw.rect(surf, COLOURS["map"], pg.Rect(x0, y0, x1 - x0, y1 - y0))
+    for gx in np.arange(np.ceil(playable[0] / 4) * 4, playable[2], 4.0):
         px = proj.to_pixel(np.array([gx, 0.0]))[0]
         pg.draw.line(surf, COLOURS["grid"], (px, y0), (px, y1 - 1))
-    for gy in np.arange(8.0, map_h, 8.0):
+    for gy in np.arange(np.ceil(playable[1] / 4) * 4, playable[3], 4.0):
         py = proj.to_pixel(np.array([0.0, gy]))[1]
         pg.draw.line(surf, COLOURS["grid"], (x0, py), (x1 - 1, py))
+
+    full = proj.to_pixel(np.array([[0.0, 0.0], [map_w, map_h]]))
+    _draw_fog(pg, surf, engine, env, player, proj, (*full[0], *full[1]))
 
     alive = np.asarray(state.alive[env], dtype=bool)
     idx = np.flatnonzero(alive)
@@ -275,7 +325,7 @@ def draw_surface(engine: Any, env: int = 0, player: int = 0, size: int = 512) ->
         r = max(float(radius[k]) * proj.scale, 2.5, size / 160)
         key, glyph = _unit_colour(owner[k], utype[k], radius[k], player)
         if sel[k]:
-            pg.draw.circle(surf, COLOURS["selected"], (cx, cy), max(r, 2.0) + 2.0, width=2)
+            _ring(pg, surf, COLOURS["selected"], cx, cy, r + 2.0, 2)
         _draw_glyph(pg, surf, glyph, COLOURS[key], cx, cy, r)
         if owner[k] != _NEUTRAL_OWNER and health_max[k] > 0:
             w = max(2.0 * r, 6.0)
@@ -305,13 +355,36 @@ def draw_surface(engine: Any, env: int = 0, player: int = 0, size: int = 512) ->
     pg.draw.rect(surf, COLOURS["header"], pg.Rect(0, 0, size, proj.header))
     name = _scenario_attr(engine, ("name", "map_name"), "sim")
     loop = int(np.asarray(state.game_loop)[env])
-    text = f"{name}   t={loop / 22.4:6.1f}s   loop={loop}"
+    text = f"{name}   t={loop / 22.4:.1f}s   loop={loop}"
     score = _score(engine, env, player)
     if score is not None:
         text += f"   score={score:g}"
     label = _font(max(10, proj.header + 2)).render(text, True, COLOURS["text"])
     surf.blit(label, (4, max(0, (proj.header - label.get_height()) // 2 + 1)))
     return surf
+
+
+def _draw_fog(pg: Any, surf: Any, engine: Any, env: int, player: int, proj: MapProjection,
+              box: tuple[float, float, float, float]) -> None:  # fmt: skip
+    """Darken never-seen cells and dim fogged ones (per-cell ``state.visibility``).
+
+    Drawn under the units: the picture is an observer's view, so hidden enemies stay visible.
+    """
+    vis = getattr(engine.state, "visibility", None)
+    if vis is None or _scenario_attr(engine, ("fog",), True) is False:
+        return
+    if player >= np.shape(vis)[0]:
+        return
+    v = np.asarray(vis[player, env])
+    if v.ndim != 2 or not (v == 2).any():
+        return  # no visibility computed (fog off): draw nothing
+    alpha = np.choose(np.clip(v, 0, 2), [170, 90, 0]).astype(np.uint8)  # hidden, seen, visible
+    h, w = v.shape
+    fog = pg.Surface((w, h), pg.SRCALPHA)
+    pg.surfarray.pixels_alpha(fog)[:] = alpha.T  # the temporary view unlocks at once
+    x0, y0, x1, y1 = box
+    size = (max(1, int(round(x1 - x0))), max(1, int(round(y1 - y0))))
+    surf.blit(pg.transform.scale(fog, size), (int(round(x0)), int(round(y0))))
 
 
 def surface_to_array(surf: Any) -> np.ndarray:
