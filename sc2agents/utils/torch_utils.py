@@ -1,0 +1,152 @@
+"""Small torch helpers shared by networks and learners: devices, target updates, observations.
+
+Rules (TorchRL's): modules never cache a device; the device of a module is read off its parameters
+with `module_device`, and data is moved with `obs_to_torch` / `Batch.to` right before use.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "frozen_copy",
+    "grad_norm",
+    "hard_update",
+    "module_device",
+    "obs_to_torch",
+    "optimizer_step",
+    "optimizer_to",
+    "parse_action_spec",
+    "check_config_match",
+    "resolve_device",
+    "soft_update",
+]
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``"auto"`` -> cuda when available else cpu; anything else as `torch.device`."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def module_device(module: nn.Module) -> torch.device:
+    """The device of a module's first parameter (cpu for a parameterless module)."""
+    for p in module.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+def obs_to_torch(obs: Mapping[str, Any], device: torch.device | str) -> dict[str, torch.Tensor]:
+    """Numpy/torch storage-form observations -> tensors on ``device``, keeping integer dtypes.
+
+    uint16 (unit types) becomes int32, which is lossless and has CPU arithmetic; uint8 stays uint8
+    so that host-to-device copies move 1 byte per value. The encoder makes floats on the device.
+    """
+    out: dict[str, torch.Tensor] = {}
+    for k, v in obs.items():
+        if isinstance(v, torch.Tensor):
+            out[k] = v.to(device)
+            continue
+        a = np.asarray(v)
+        if a.dtype == np.uint16:
+            a = a.astype(np.int32)
+        out[k] = torch.from_numpy(np.ascontiguousarray(a)).to(device)
+    return out
+
+
+@torch.no_grad()
+def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
+    """Polyak averaging ``target <- (1 - tau) * target + tau * source`` (parameters and buffers)."""
+    tp = list(target.parameters())
+    sp = list(source.parameters())
+    if tau >= 1.0:
+        for t, s in zip(tp, sp, strict=True):
+            t.copy_(s)
+    else:
+        torch._foreach_lerp_(tp, sp, tau)
+    for tb, sb in zip(target.buffers(), source.buffers(), strict=True):
+        tb.copy_(sb)
+
+
+def hard_update(target: nn.Module, source: nn.Module) -> None:
+    """Copy ``source``'s parameters and buffers into ``target``."""
+    soft_update(target, source, 1.0)
+
+
+def grad_norm(params: Iterable[nn.Parameter]) -> float:
+    """Global L2 norm of the gradients of ``params`` (0 when none has a gradient)."""
+    grads = [p.grad.detach() for p in params if p.grad is not None]
+    if not grads:
+        return 0.0
+    return float(
+        torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+    )
+
+
+def frozen_copy(module: nn.Module) -> nn.Module:
+    """A CPU deep copy in eval mode with gradients off (what crosses into `acting/` and Ray)."""
+    m = copy.deepcopy(module).to("cpu").eval()
+    m.requires_grad_(False)
+    return m
+
+
+def optimizer_to(optimizer: torch.optim.Optimizer, device: torch.device) -> None:
+    """Move an optimiser's state tensors (after `load_state_dict` from a CPU checkpoint)."""
+    for state in optimizer.state.values():
+        for k, v in state.items():
+            if isinstance(v, torch.Tensor) and k != "step":
+                state[k] = v.to(device)
+
+
+def optimizer_step(
+    optimizer: torch.optim.Optimizer,
+    loss: torch.Tensor,
+    params: Iterable[nn.Parameter],
+    max_grad_norm: float = 0.0,
+) -> float:
+    """``zero_grad``, ``backward``, optional global-norm clipping, ``step``; returns grad norm."""
+    params = list(params)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if max_grad_norm > 0:
+        norm = float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm))
+    else:
+        norm = grad_norm(params)
+    optimizer.step()
+    return norm
+
+
+def parse_action_spec(action_spec: Mapping[str, Any]) -> tuple[int, int]:
+    """``(screen_size, minimap_size)`` from a learner's ``action_spec``.
+
+    Raises:
+        ValueError: naming the missing or non-positive key.
+    """
+    out = []
+    for key in ("screen_size", "minimap_size"):
+        if key not in action_spec:
+            raise ValueError(f"action_spec: missing {key!r} (has {sorted(action_spec)})")
+        v = int(action_spec[key])
+        if v <= 0:
+            raise ValueError(f"action_spec[{key!r}]: must be > 0, got {v}")
+        out.append(v)
+    return out[0], out[1]
+
+
+def check_config_match(saved: Mapping[str, Any], current: Mapping[str, Any], where: str) -> None:
+    """Raise ValueError naming the first field where a checkpoint's config differs from ours."""
+    for k in sorted(set(saved) | set(current)):
+        a, b = saved.get(k), current.get(k)
+        if isinstance(a, list):
+            a = tuple(a)
+        if isinstance(b, list):
+            b = tuple(b)
+        if a != b:
+            raise ValueError(f"{where}: config field {k!r} is {a!r} in the state, {b!r} here")
