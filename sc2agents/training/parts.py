@@ -95,7 +95,7 @@ def build_sim_dataset(exp: tc.ExperimentConfig, path: pathlib.Path) -> None:
     meta = {"source": "sim", "map": e.task, "policy": d.build_policy}
     with DatasetWriter(path, metadata=meta) as writer:
         # Episode sources are "<task source>/<k>": a task is done when all its episodes are in.
-        have = collections.Counter(s.split("/")[0] for s in writer.existing_sources())
+        have = collections.Counter(s.split("/")[0] for s in writer.existing_sources)
         tasks = [t for t in sim_rollouts.plan_tasks(cfg) if have[t.source] < t.num_episodes]
         for task in tqdm(tasks, desc=f"build {path.name}", unit="task", disable=len(tasks) < 2):
             writer.add_episodes(sim_rollouts.rollout(task, cfg))
