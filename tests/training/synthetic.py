@@ -7,7 +7,6 @@ demonstrator moves to the one "beacon" cell of ``player_relative`` (so BC has so
 from __future__ import annotations
 
 import pathlib
-from typing import Any
 
 import numpy as np
 
