@@ -182,10 +182,16 @@ def encode_keyframe(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Encode rows ``x [M, ...]`` as keyframes plus sparse differences.
 
+    Keyframe placement minimises the bytes per row of each keyframe segment: a row starts a new
+    keyframe as soon as its difference would cost more than the segment's average bytes per row
+    so far (keyframe included). For differences that grow with the distance to the keyframe this
+    stops near the optimal segment length ``sqrt(2 F / (e d))`` (frame bytes F, entry bytes e,
+    drift d entries/row) and also keeps decoding work small. A row whose difference exceeds
+    ``threshold`` of a dense row always becomes a keyframe.
+
     Args:
         x: the rows of one episode (any integer/bool dtype).
-        threshold: a row becomes a new keyframe when its sparse difference would cost more than
-            this fraction of a dense row.
+        threshold: hard cap on a row's difference, as a fraction of a dense row's bytes.
         window: rows compared against the current keyframe per vectorised step.
 
     Returns:
@@ -198,7 +204,8 @@ def encode_keyframe(
     f = flat.shape[1]
     pdt = _pos_dtype(f)
     entry_bytes = pdt.itemsize + flat.dtype.itemsize
-    max_nnz = int(threshold * f * flat.dtype.itemsize / entry_bytes)
+    frame_bytes = f * flat.dtype.itemsize
+    max_nnz = int(threshold * frame_bytes / entry_bytes)
     keys: list[int] = []
     kid = np.empty(m, np.int32)
     counts = np.zeros(m, np.int64)
@@ -209,12 +216,17 @@ def encode_keyframe(
         keys.append(i)
         kid[i] = len(keys) - 1
         key = flat[i]
+        seg_entries = 0  # difference entries in the segment so far
         j = i + 1
         while j < m:
             w = flat[j : j + window]
             d = w != key
             nnz = d.sum(axis=1)
-            bad = nnz > max_nnz
+            # Rows in the segment before each candidate row (keyframe included) and their bytes.
+            before = np.cumsum(nnz) - nnz + seg_entries
+            rows_before = (j - i) + np.arange(w.shape[0])
+            avg = (frame_bytes + entry_bytes * before) / rows_before
+            bad = (nnz > max_nnz) | (entry_bytes * nnz > avg)
             n_ok = int(np.argmax(bad)) if bad.any() else w.shape[0]
             if n_ok:
                 dd = d[:n_ok]
@@ -223,6 +235,7 @@ def encode_keyframe(
                 val_parts.append(w[:n_ok][r, c])
                 counts[j : j + n_ok] = nnz[:n_ok]
                 kid[j : j + n_ok] = len(keys) - 1
+                seg_entries += int(nnz[:n_ok].sum())
             j += n_ok
             if n_ok < w.shape[0]:
                 break
