@@ -303,3 +303,54 @@ def test_streaming_memory_is_bounded(tmp_path):
     assert peak - base < 3 * shard_bytes + 4 * batch_bytes, (peak - base, shard_bytes, total)
     assert current - base < 3 * shard_bytes
     assert total > 5 * (peak - base)
+
+
+KILL_SCRIPT = """
+import sys, time
+import numpy as np
+from sc2agents.data.dataset import DatasetWriter
+from sc2agents.data.episodes import Episode
+w = DatasetWriter(sys.argv[1], shard_size=10)
+for i in range(1000):
+    T = 10
+    w.add_episode(Episode(
+        observations={"minimap": np.full((T + 1, 2, 8, 8), i % 256, np.uint8)},
+        actions={"function": np.zeros(T, np.int16), "args": np.zeros((T, 13), np.int32)},
+        rewards=np.full(T, i, np.float32), terminated=True, truncated=False,
+        info={"source": f"s{i}"},
+    ))
+    print(i, flush=True)
+    time.sleep(0.02)
+"""
+
+
+def test_sigkill_mid_build_leaves_a_usable_dataset(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": repo},
+    )
+    try:
+        for line in proc.stdout:
+            if int(line) >= 5:
+                break
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    ds = open_dataset(tmp_path)
+    ds.verify(progress=False)
+    n = ds.num_episodes
+    assert n >= 5
+    for i, ep in enumerate(ds.episodes()):
+        assert np.all(ep.rewards == i) and np.all(ep.observations["minimap"] == i)
+    with DatasetWriter(tmp_path, shard_size=10) as w:
+        assert w.existing_sources == {f"s{i}" for i in range(n)}
+        w.add_episode(next(iter(ds.episodes())))
+    assert open_dataset(tmp_path).num_episodes == n + 1
+    assert not list(tmp_path.glob(".tmp-*"))
