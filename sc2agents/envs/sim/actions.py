@@ -1,0 +1,401 @@
+"""PySC2 `FunctionCall` semantics for the simulator, vectorised over games.
+
+Actions arrive either as PySC2 `FunctionCall`s (one per game; turned into arrays by
+`calls_to_arrays`) or directly in `features.encode_action` layout: ``function [N]`` and
+``args [N, 13]`` (spatial points flattened ``y*size+x``, -1 = unused). `apply_actions` then
+groups the games by function id and applies each group with array operations.
+
+What each function does (as in SC2, for the functions the mini-games use):
+
+* ``no_op``; ``move_camera(minimap)`` centres the camera on the point (kept inside the playable
+  area).
+* ``select_point(act, screen)``: the unit under the point (its disc contains the point; nearest
+  centre wins): ``select`` replaces the selection (empty ground clears it; an enemy or neutral unit
+  can be selected alone), ``toggle`` flips one own unit, ``select_all_type`` / ``add_all_type``
+  select / add all own units of that type on the screen.
+* ``select_rect(add, screen, screen2)``: own units whose disc touches the rectangle.
+* ``select_army(add)``, ``select_unit(act, index)`` on the multi-select panel (slot order),
+  ``select_control_group(act, id)``: recall / set / append / set_and_steal / append_and_steal.
+* Commands to the selected own units that offer them: ``Attack`` (on an enemy under the screen
+  point: attack that unit, else attack-move), ``Move``, ``Patrol``, ``Smart`` (enemy under the
+  point: attack it, else move), ``HoldPosition``, ``Stop``. ``queued`` is accepted and executed
+  immediately (no command queue yet).
+
+Availability is computed from the selection as PySC2 does (`available_mask`): always
+``no_op, move_camera, select_point, select_rect, select_control_group``; ``select_army`` when the
+player has army units; ``select_unit`` with a multi-selection; the union of the selected own
+units' commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from absl import logging
+from pysc2_evolved.lib import actions as sc2_actions
+
+from sc2agents.envs import features
+from sc2agents.envs.sim import units
+from sc2agents.envs.sim.state import NEUTRAL, Order
+
+if TYPE_CHECKING:
+    from sc2agents.envs.sim.engine import SimEngine
+
+__all__ = ["apply_actions", "available_mask", "calls_to_arrays", "validate"]
+
+_F = features.FUNCTION_IDS
+_A = {name: i for i, name in enumerate(features.ARG_TYPES)}
+_ALWAYS = [
+    _F[n] for n in ("no_op", "move_camera", "select_point", "select_rect", "select_control_group")
+]
+_NO_OP = _F["no_op"]
+
+
+def calls_to_arrays(
+    calls: Sequence[sc2_actions.FunctionCall],
+    screen_size: int,
+    minimap_size: int,
+    action_error: Literal["raise", "warn"] = "raise",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Encode one `FunctionCall` per game as ``(function [N] int32, args [N, 13] int32)``.
+
+    Raises:
+        ValueError: unknown function id, wrong argument count or an out-of-range argument (with
+            ``action_error="warn"`` the call is replaced by ``no_op`` and a warning is logged).
+    """
+    n = len(calls)
+    fn = np.zeros(n, np.int32)
+    args = np.full((n, features.NUM_ARG_TYPES), -1, np.int32)
+    for i, call in enumerate(calls):
+        try:
+            fid = int(call.function) if hasattr(call, "function") else int(call[0])
+            if not 0 <= fid < features.NUM_FUNCTIONS:
+                raise ValueError(f"Invalid function id: {fid}.")
+            f, a = features.encode_action(call, screen_size, minimap_size)
+        except (ValueError, TypeError, IndexError) as e:
+            if action_error == "raise":
+                raise ValueError(f"bad action for game {i}: {call!r}: {e}") from e
+            logging.warning("dropping bad action for game %d: %r: %s", i, call, e)
+            continue
+        fn[i] = f
+        args[i] = a
+    return fn, args
+
+
+def available_mask(eng: SimEngine, player: int) -> np.ndarray:
+    """Bool ``[N, NUM_FUNCTIONS]``: functions available to ``player`` in each game."""
+    st = eng.state
+    tab = units.TABLE
+    n = st.num_envs
+    mask = np.zeros((n, features.NUM_FUNCTIONS), bool)
+    mask[:, _ALWAYS] = True
+    own = st.alive & (st.owner == player + 1)
+    sel = st.selected[player] & st.alive
+    sel_own = sel & own
+    mask[:, _F["select_army"]] = (own & tab.army[st.type_idx]).any(axis=1)
+    mask[:, _F["select_unit"]] = sel.sum(axis=1) >= 2
+    mask[:, _F["select_idle_worker"]] = (
+        own & tab.worker[st.type_idx] & (st.order == Order.IDLE)
+    ).any(axis=1)
+    if sel_own.any():
+        types = np.unique(st.type_idx[sel_own])
+        for t in types:  # a few unit types, not units
+            has = (sel_own & (st.type_idx == t)).any(axis=1)
+            mask[has] |= tab.functions[t]
+    return mask
+
+
+def validate(
+    fn: np.ndarray,
+    args: np.ndarray,
+    avail: np.ndarray,
+    screen_size: int,
+    minimap_size: int,
+    action_error: Literal["raise", "warn"],
+    player: int = 0,
+) -> np.ndarray:
+    """Check availability and argument ranges; returns ``fn`` with dropped actions set to no_op.
+
+    Raises:
+        ValueError: (``action_error="raise"``) like PySC2's ``Features.transform_action``.
+    """
+    fn = np.asarray(fn, np.int64).copy()
+    args = np.asarray(args)
+    bad_id = (fn < 0) | (fn >= features.NUM_FUNCTIONS)
+    problems: list[str] = []
+    if bad_id.any():
+        i = int(np.flatnonzero(bad_id)[0])
+        problems.append(f"game {i}: Invalid function id: {int(fn[i])}.")
+        fn[bad_id] = _NO_OP
+    unavailable = ~avail[np.arange(fn.size), fn]
+    if unavailable.any():
+        i = int(np.flatnonzero(unavailable)[0])
+        f = features.FUNCTIONS[int(fn[i])]
+        problems.append(f"game {i}: Function {int(f.id)}/{f.name} is currently not available")
+    need = features.FUNCTION_ARG_MASK[fn]  # [N, 13]
+    hi = np.zeros(features.NUM_ARG_TYPES, np.int64)
+    for name, i in _A.items():
+        if name in ("screen", "screen2"):
+            hi[i] = screen_size * screen_size
+        elif name == "minimap":
+            hi[i] = minimap_size * minimap_size
+        else:
+            hi[i] = features.ARG_TYPE_SIZES[name]
+    out_of_range = need & ((args < 0) | (args >= hi[None, :]))
+    bad_args = out_of_range.any(axis=1)
+    if bad_args.any():
+        i = int(np.flatnonzero(bad_args)[0])
+        f = features.FUNCTIONS[int(fn[i])]
+        problems.append(f"game {i}: Argument is out of range for {f.name}, got: {args[i].tolist()}")
+    drop = unavailable | bad_args
+    if problems:
+        msg = f"player {player}: " + "; ".join(problems)
+        if action_error == "raise":
+            raise ValueError(msg)
+        logging.warning("dropping actions: %s", msg)
+        fn[drop] = _NO_OP
+    return fn
+
+
+def _screen_to_world(eng: SimEngine, player: int, envs: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    s = eng.screen_size
+    x = (flat % s).astype(np.float32)
+    y = (flat // s).astype(np.float32)
+    scale = eng.camera_width / s
+    cam = eng.state.camera[player, envs]
+    wx = cam[:, 0] - eng.camera_width / 2 + (x + 0.5) * scale
+    wy = cam[:, 1] - eng.camera_width / 2 + (y + 0.5) * scale
+    return np.stack([wx, wy], axis=-1)
+
+
+def _minimap_to_world(eng: SimEngine, flat: np.ndarray) -> np.ndarray:
+    m = eng.minimap_size
+    cell = max(eng.scenario.map_size) / m
+    x = ((flat % m) + 0.5) * cell
+    y = ((flat // m) + 0.5) * cell
+    return np.stack([x, y], axis=-1).astype(np.float32)
+
+
+def _on_screen(eng: SimEngine, player: int, envs: np.ndarray) -> np.ndarray:
+    st = eng.state
+    cam = st.camera[player, envs]
+    half = eng.camera_width / 2
+    p = st.pos[envs]
+    r = st.radius[envs]
+    return (
+        (np.abs(p[..., 0] - cam[:, 0:1]) <= half + r)
+        & (np.abs(p[..., 1] - cam[:, 1:2]) <= half + r)
+        & eng.visible_units(player)[envs]
+    )
+
+
+def _unit_at(eng: SimEngine, player: int, envs: np.ndarray, pt: np.ndarray) -> np.ndarray:
+    """Slot of the visible unit under each world point (-1 = none)."""
+    st = eng.state
+    p = st.pos[envs]
+    d = np.linalg.norm(p - pt[:, None, :], axis=-1)
+    tol = 0.5 * eng.camera_width / eng.screen_size  # half a screen pixel
+    hit = _on_screen(eng, player, envs) & (d <= st.radius[envs] + tol)
+    d = np.where(hit, d, np.inf)
+    best = np.argmin(d, axis=1)
+    return np.where(hit.any(axis=1), best, -1)
+
+
+def _order(
+    eng: SimEngine,
+    player: int,
+    envs: np.ndarray,
+    fid: int,
+    order: int,
+    point: np.ndarray | None,
+    target: np.ndarray | None = None,
+) -> None:
+    """Give ``order`` to the selected own units (that offer ``fid``) of ``envs``."""
+    st = eng.state
+    ti = st.type_idx[envs]
+    who = st.selected[player, envs] & st.alive[envs] & (st.owner[envs] == player + 1)
+    who &= units.TABLE.functions[ti, fid]
+    if not who.any():
+        return
+    ee, uu = np.nonzero(who)
+    e = envs[ee]
+    st.order[e, uu] = order
+    if point is not None:
+        st.target_pos[e, uu] = point[ee]
+        st.origin_pos[e, uu] = st.pos[e, uu]
+    if target is not None:
+        st.target_unit[e, uu] = target[ee]
+    else:
+        st.target_unit[e, uu] = -1
+
+
+def apply_actions(eng: SimEngine, player: int, fn: np.ndarray, args: np.ndarray) -> None:
+    """Apply validated actions (``fn [N]``, ``args [N, 13]``) of one player to every game."""
+    st = eng.state
+    p = player
+    st.last_actions[p] = np.where(fn == _NO_OP, -1, fn)
+    for fid in np.unique(fn):
+        fid = int(fid)
+        if fid == _NO_OP:
+            continue
+        envs = np.flatnonzero(fn == fid)
+        a = args[envs]
+        name = features.FUNCTIONS[fid].name
+        if name == "move_camera":
+            eng.set_camera(p, envs, _minimap_to_world(eng, a[:, _A["minimap"]]))
+        elif name == "select_point":
+            _select_point(eng, p, envs, a[:, _A["select_point_act"]], a[:, _A["screen"]])
+        elif name == "select_rect":
+            _select_rect(
+                eng, p, envs, a[:, _A["select_add"]], a[:, _A["screen"]], a[:, _A["screen2"]]
+            )
+        elif name == "select_army":
+            own = st.alive[envs] & (st.owner[envs] == p + 1)
+            army = own & units.TABLE.army[st.type_idx[envs]]
+            add = a[:, _A["select_add"]] == 1
+            st.selected[p, envs] = army | (add[:, None] & st.selected[p, envs])
+        elif name == "select_unit":
+            _select_unit(eng, p, envs, a[:, _A["select_unit_act"]], a[:, _A["select_unit_id"]])
+        elif name == "select_control_group":
+            _control_group(
+                eng, p, envs, a[:, _A["control_group_act"]], a[:, _A["control_group_id"]]
+            )
+        elif name in ("Attack_screen", "Smart_screen"):
+            pt = _screen_to_world(eng, p, envs, a[:, _A["screen"]])
+            tgt = _unit_at(eng, p, envs, pt)
+            ok = tgt >= 0
+            is_enemy = np.zeros(envs.size, bool)
+            own_t = st.owner[envs, np.maximum(tgt, 0)]
+            is_enemy[ok] = (own_t[ok] != p + 1) & (own_t[ok] != NEUTRAL)
+            if is_enemy.any():
+                _order(eng, p, envs[is_enemy], fid, Order.ATTACK_UNIT, pt[is_enemy], tgt[is_enemy])
+            rest = ~is_enemy
+            if rest.any():
+                o = Order.ATTACK_MOVE if name == "Attack_screen" else Order.MOVE
+                _order(eng, p, envs[rest], fid, o, pt[rest])
+        elif name in (
+            "Attack_minimap",
+            "Move_screen",
+            "Move_minimap",
+            "Smart_minimap",
+            "Patrol_screen",
+            "Patrol_minimap",
+        ):
+            if name.endswith("_screen"):
+                pt = _screen_to_world(eng, p, envs, a[:, _A["screen"]])
+            else:
+                pt = _minimap_to_world(eng, a[:, _A["minimap"]])
+            pt = eng.clamp_to_playable(pt)
+            o = {
+                "Attack": Order.ATTACK_MOVE,
+                "Move": Order.MOVE,
+                "Smart": Order.MOVE,
+                "Patrol": Order.PATROL,
+            }[name.split("_")[0]]
+            _order(eng, p, envs, fid, o, pt)
+        elif name == "HoldPosition_quick":
+            _order(eng, p, envs, fid, Order.HOLD, None)
+        elif name == "Stop_quick":
+            _order(eng, p, envs, fid, Order.IDLE, None)
+        else:  # pragma: no cover - availability makes this unreachable
+            logging.warning("simulator: function %s is not implemented; ignored", name)
+
+
+def _select_point(
+    eng: SimEngine, p: int, envs: np.ndarray, act: np.ndarray, flat: np.ndarray
+) -> None:
+    st = eng.state
+    pt = _screen_to_world(eng, p, envs, flat)
+    u = _unit_at(eng, p, envs, pt)
+    hit = u >= 0
+    us = np.maximum(u, 0)
+    sel = st.selected[p, envs]
+    own = st.alive[envs] & (st.owner[envs] == p + 1)
+    u_own = hit & own[np.arange(envs.size), us]
+    onehot = np.zeros_like(sel)
+    onehot[np.arange(envs.size)[hit], u[hit]] = True
+    # select: replace (empty ground clears)
+    m = act == 0
+    sel[m] = onehot[m]
+    # toggle an own unit (a selection holding a foreign unit is replaced)
+    m = (act == 1) & u_own
+    foreign = (sel & ~own).any(axis=1)
+    sel[m & foreign] = False
+    sel[m] ^= onehot[m]
+    # all of the type on screen
+    m = (act >= 2) & u_own
+    if m.any():
+        same = st.type_idx[envs] == st.type_idx[envs, us][:, None]
+        all_t = same & own & _on_screen(eng, p, envs)
+        add = (act == 3)[:, None] & sel & own
+        sel[m] = (all_t | add)[m]
+    st.selected[p, envs] = sel
+
+
+def _select_rect(
+    eng: SimEngine, p: int, envs: np.ndarray, add: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> None:
+    st = eng.state
+    pa = _screen_to_world(eng, p, envs, a)
+    pb = _screen_to_world(eng, p, envs, b)
+    half = 0.5 * eng.camera_width / eng.screen_size
+    lo = np.minimum(pa, pb) - half
+    hi = np.maximum(pa, pb) + half
+    pos = st.pos[envs]
+    r = st.radius[envs]
+    inside = (
+        (pos[..., 0] + r >= lo[:, 0:1])
+        & (pos[..., 0] - r <= hi[:, 0:1])
+        & (pos[..., 1] + r >= lo[:, 1:2])
+        & (pos[..., 1] - r <= hi[:, 1:2])
+    )
+    own = st.alive[envs] & (st.owner[envs] == p + 1) & _on_screen(eng, p, envs)
+    got = inside & own
+    keep = (add == 1)[:, None] & st.selected[p, envs] & st.alive[envs]
+    st.selected[p, envs] = got | keep
+
+
+def _select_unit(
+    eng: SimEngine, p: int, envs: np.ndarray, act: np.ndarray, idx: np.ndarray
+) -> None:
+    st = eng.state
+    sel = st.selected[p, envs] & st.alive[envs]
+    rank = np.cumsum(sel, axis=1) - 1  # position in the multi-select panel (slot order)
+    pick = sel & (rank == idx[:, None])
+    ok = pick.any(axis=1)
+    slot = np.argmax(pick, axis=1)
+    same = st.type_idx[envs] == st.type_idx[envs, slot][:, None]
+    new = sel.copy()
+    new[ok & (act == 0)] = pick[ok & (act == 0)]
+    m = ok & (act == 1)
+    new[m] = (sel & ~pick)[m]
+    m = ok & (act == 2)
+    new[m] = (sel & same)[m]
+    m = ok & (act == 3)
+    new[m] = (sel & ~same)[m]
+    st.selected[p, envs] = new
+
+
+def _control_group(
+    eng: SimEngine, p: int, envs: np.ndarray, act: np.ndarray, gid: np.ndarray
+) -> None:
+    st = eng.state
+    rows = np.arange(envs.size)
+    groups = st.control_groups[p, envs]  # [n, 10, U] (copy)
+    alive = st.alive[envs]
+    group = groups[rows, gid] & alive
+    sel = st.selected[p, envs] & alive & (st.owner[envs] == p + 1)
+    new_sel = st.selected[p, envs].copy()
+    recall = (act == 0) & group.any(axis=1)
+    new_sel[recall] = group[recall]
+    steal = (act == 3) | (act == 4)
+    if steal.any():
+        groups[steal] &= ~sel[steal][:, None, :]
+    setm = (act == 1) | (act == 3)
+    appm = (act == 2) | (act == 4)
+    groups[rows[setm], gid[setm]] = sel[setm]
+    groups[rows[appm], gid[appm]] |= sel[appm]
+    st.control_groups[p, envs] = groups
+    st.selected[p, envs] = new_sel

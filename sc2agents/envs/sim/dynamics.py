@@ -1,0 +1,400 @@
+"""Unit dynamics: targeting, movement, collision, attacks. Pure numpy over ``[N, U]``.
+
+`substep(state, dt, rng, bounds)` advances every game by ``dt`` game loops. The engine calls it
+``ceil(step_mul / substep_loops)`` times per agent step. All work is vectorised over games and unit
+slots (pairwise quantities are ``[N, k, k]`` over the ``k = state.active_slots`` live columns);
+the only Python control flow is over phases, never over units.
+
+Mechanics, in the order they happen inside a sub-step:
+
+1. **Targeting.** A unit with a weapon and an order that fights (`Order.IDLE`, `ATTACK_MOVE`,
+   `HOLD`, `PATROL`) picks the nearest enemy, preferring enemies already in weapon range and
+   keeping its current target on ties (SC2's auto-acquire is nearest-threat first). The scan
+   radius is the unit's acquire range (weapon range on hold position); a provoked (``aggro``)
+   idle unit scans up to `AGGRO_RANGE`, which is how the mini-game enemies "idle until attacked
+   or an enemy comes in range, then fight". `ATTACK_UNIT` keeps its explicit target until it dies,
+   then the unit goes idle. `MOVE` ignores enemies.
+2. **Attacks.** A unit whose target is within weapon range (edge to edge) and whose cooldown ends
+   inside this sub-step fires once; damage is dealt at the moment of attack:
+   ``hits * max(0.5, damage + bonus[attr] - armor)``, shields first. Overkill: the shots of a
+   sub-step are resolved in a random order per target and a shot whose target is already dead from
+   earlier shots is *not* fired (the weapon stays ready and the unit retargets next sub-step).
+   Splash (baneling) hits every enemy whose edge is within the splash radius; suicide units die.
+   A unit that is hit becomes ``aggro``, and so do its allies within `CALL_FOR_HELP_RANGE`.
+3. **Movement.** Units with a point order or a target out of range move at their speed; moving
+   units steer sideways around a unit blocking their path.
+4. **Separation.** Overlapping solid ground units are pushed apart (units holding position or
+   attacking are pushed less), then clamped to the playable area.
+
+Cooldowns are kept in game loops and carried across sub-steps, so the attack rate is exact on
+average whatever ``dt`` is (the time of a shot is rounded to its sub-step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from sc2agents.envs.sim import units
+from sc2agents.envs.sim.state import NEUTRAL, Order, SimState
+
+__all__ = ["AGGRO_RANGE", "CALL_FOR_HELP_RANGE", "Events", "substep", "update_visibility"]
+
+AGGRO_RANGE = 12.0
+"""Scan radius of a provoked idle unit (cells)."""
+CALL_FOR_HELP_RANGE = 6.0
+"""Allies within this distance of a unit that is hit are provoked too."""
+_PUSH_WEIGHT = {"hold": 0.1, "attacking": 0.3}
+_INF = np.float32(1e9)
+
+
+@dataclasses.dataclass
+class Events:
+    """What happened in one sub-step (arrays ``[N, k]`` over the active slots).
+
+    Attributes:
+        died: units alive before and dead after the sub-step.
+        k: number of active slot columns the arrays cover.
+    """
+
+    died: np.ndarray
+    k: int
+
+
+def _gather(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """``a[n, i, idx[n, i]]`` for a ``[N, k, k]`` array and ``[N, k]`` indices (idx >= 0)."""
+    return np.take_along_axis(a, idx[:, :, None], axis=2)[:, :, 0]
+
+
+def substep(
+    st: SimState,
+    dt: float,
+    rng: np.random.Generator,
+    bounds: tuple[float, float, float, float],
+) -> Events:
+    """Advance every game by ``dt`` game loops (see module docstring).
+
+    Args:
+        st: the state, updated in place.
+        dt: game loops to advance (> 0).
+        rng: random generator (shot order).
+        bounds: playable area ``(x0, y0, x1, y1)`` in cells.
+
+    Returns:
+        The sub-step's `Events`.
+    """
+    k = st.active_slots
+    n_env = st.num_envs
+    if k == 0:
+        return Events(np.zeros((n_env, 0), bool), 0)
+    tab = units.TABLE
+    dt = np.float32(dt)
+
+    alive = st.alive[:, :k]
+    alive0 = alive.copy()
+    ti = st.type_idx[:, :k]
+    owner = st.owner[:, :k]
+    rad = st.radius[:, :k]
+    order = st.order[:, :k]
+    target = st.target_unit[:, :k]
+    cooldown = st.cooldown[:, :k]
+    aggro = st.aggro[:, :k]
+    x = st.pos[:, :k, 0]
+    y = st.pos[:, :k, 1]
+
+    wrange = tab.range[ti]
+    has_w = tab.has_weapon[ti] & alive
+    combatant = alive & (owner != NEUTRAL)
+
+    # --- pairwise geometry [N, i, j]: vector from i to j ---
+    dx = x[:, None, :] - x[:, :, None]
+    dy = y[:, None, :] - y[:, :, None]
+    d = np.sqrt(dx * dx + dy * dy)
+    edge = d - rad[:, :, None] - rad[:, None, :]
+    enemy = combatant[:, :, None] & combatant[:, None, :] & (owner[:, :, None] != owner[:, None, :])
+
+    # --- 1. targeting ---
+    explicit = order == Order.ATTACK_UNIT
+    tgt_ok = (target >= 0) & (target < k)
+    safe_t = np.where(tgt_ok, target, 0)
+    tgt_alive = tgt_ok & np.take_along_axis(alive, safe_t, axis=1)
+    # Explicit targets that died: the unit goes idle (SC2 behaviour after killing its target).
+    lost = explicit & ~tgt_alive
+    order[lost] = Order.IDLE
+    explicit &= ~lost
+    auto = has_w & ~explicit & (order != Order.MOVE)
+    scan = np.where(order == Order.HOLD, wrange, tab.acquire[ti])
+    scan = np.where(aggro & (order == Order.IDLE), np.maximum(scan, AGGRO_RANGE), scan)
+    cost = np.where(enemy & (edge <= scan[:, :, None]), edge, _INF)
+    cost += np.where(edge <= wrange[:, :, None], 0.0, 100.0).astype(np.float32)
+    # Stickiness: keep the current target on near-ties.
+    cur = np.zeros_like(cost, dtype=bool)
+    np.put_along_axis(cur, safe_t[:, :, None], tgt_alive[:, :, None], axis=2)
+    cost -= cur * np.float32(0.5)
+    best = np.argmin(cost, axis=2)
+    best_cost = np.take_along_axis(cost, best[:, :, None], axis=2)[:, :, 0]
+    new_t = np.where(best_cost < _INF / 2, best, -1)
+    target[:] = np.where(auto, new_t, np.where(explicit, target, -1))
+    # Provoked units calm down when nothing is around any more.
+    aggro &= ~(auto & (new_t < 0))
+
+    has_t = target >= 0
+    safe_t = np.where(has_t, target, 0)
+    t_edge = np.where(has_t, _gather(edge, safe_t), _INF)
+    in_range = has_t & (t_edge <= wrange)
+
+    # --- 2. attacks ---
+    firing = in_range & has_w & (cooldown < dt)
+    died_by_attack = np.zeros_like(alive)
+    if firing.any():
+        _resolve_attacks(st, k, firing, target, ti, rng, d, rad, enemy, owner)
+        cooldown[firing] += tab.cooldown[ti[firing]]
+        suicide = firing & tab.suicide[ti]
+        died_by_attack |= suicide
+    np.maximum(cooldown - dt, 0, out=cooldown)
+
+    # --- 3. movement ---
+    speed = tab.speed[ti] * dt
+    point_order = (order == Order.MOVE) | (
+        ((order == Order.ATTACK_MOVE) | (order == Order.PATROL)) & ~has_t
+    )
+    chase = has_t & ~in_range & (order != Order.HOLD)
+    tx = np.where(chase, np.take_along_axis(x, safe_t, axis=1), st.target_pos[:, :k, 0])
+    ty = np.where(chase, np.take_along_axis(y, safe_t, axis=1), st.target_pos[:, :k, 1])
+    gx, gy = tx - x, ty - y
+    gdist = np.sqrt(gx * gx + gy * gy)
+    # How far to go: to the point, or until the target is just inside weapon range.
+    want = np.where(chase, t_edge - wrange + np.float32(0.05), gdist)
+    moving = alive & (point_order | chase) & (want > 1e-4) & (speed > 0)
+    moving &= ~died_by_attack
+    if moving.any():
+        inv = np.where(gdist > 1e-6, 1.0 / np.maximum(gdist, 1e-6), 0.0).astype(np.float32)
+        ux, uy = gx * inv, gy * inv
+        ux, uy = _steer(ux, uy, moving, dx, dy, d, rad, alive, ti)
+        stepl = np.minimum(speed, np.maximum(want, 0)) * moving
+        x += ux * stepl
+        y += uy * stepl
+        arrived = moving & point_order & (gdist <= speed)
+        patrol_arr = arrived & (order == Order.PATROL)
+        if patrol_arr.any():
+            tp = st.target_pos[:, :k]
+            op = st.origin_pos[:, :k]
+            swap = tp[patrol_arr].copy()
+            tp[patrol_arr] = op[patrol_arr]
+            op[patrol_arr] = swap
+        order[arrived & ~patrol_arr] = Order.IDLE
+
+    # --- deaths ---
+    dead = alive & (st.health[:, :k] <= 0) & (owner != NEUTRAL) & (st.health_max[:, :k] > 0)
+    dead |= died_by_attack
+    if dead.any():
+        alive &= ~dead
+        # Nobody keeps aiming at a dead unit (its slot may be reused by a later spawn).
+        aimed = target >= 0
+        dead_t = np.take_along_axis(dead, np.where(aimed, target, 0), axis=1) & aimed
+        target[dead_t] = -1
+        st.selected[:, :, :k] &= ~dead[None]
+        st.control_groups[:, :, :, :k] &= ~dead[None, :, None, :]
+
+    # --- 4. separation ---
+    _separate(st, k, x, y, rad, alive, ti, order, in_range, bounds)
+    return Events(died=alive0 & ~alive, k=k)
+
+
+def _steer(
+    ux: np.ndarray,
+    uy: np.ndarray,
+    moving: np.ndarray,
+    dx: np.ndarray,
+    dy: np.ndarray,
+    d: np.ndarray,
+    rad: np.ndarray,
+    alive: np.ndarray,
+    ti: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Turn moving units sideways around a solid unit right in front of them."""
+    solid = alive & units.TABLE.collides[ti]
+    ahead = dx * ux[:, :, None] + dy * uy[:, :, None]  # projection of j onto i's heading
+    lateral = dx * (-uy[:, :, None]) + dy * ux[:, :, None]  # signed sideways offset
+    reach = rad[:, :, None] + rad[:, None, :]
+    block = (
+        moving[:, :, None]
+        & solid[:, None, :]
+        & solid[:, :, None]
+        & (ahead > 0)
+        & (ahead < reach + 0.75)
+        & (np.abs(lateral) < reach * 0.95)
+    )
+    if not block.any():
+        return ux, uy
+    # Go around on the side away from the blocker (left if it is to the right).
+    side = np.where(lateral >= 0, -1.0, 1.0).astype(np.float32)
+    strength = np.where(block, (reach - np.abs(lateral)) / np.maximum(reach, 1e-3), 0.0)
+    s = (side * strength).sum(axis=2).astype(np.float32)
+    nx = ux - uy * s * 1.5
+    ny = uy + ux * s * 1.5
+    norm = np.sqrt(nx * nx + ny * ny)
+    norm = np.where(norm > 1e-6, norm, 1.0)
+    return nx / norm, ny / norm
+
+
+def _separate(
+    st: SimState,
+    k: int,
+    x: np.ndarray,
+    y: np.ndarray,
+    rad: np.ndarray,
+    alive: np.ndarray,
+    ti: np.ndarray,
+    order: np.ndarray,
+    attacking: np.ndarray,
+    bounds: tuple[float, float, float, float],
+) -> None:
+    solid = alive & units.TABLE.collides[ti] & ~units.TABLE.structure[ti]
+    if solid.sum(axis=1).max(initial=0) >= 2:
+        dx = x[:, None, :] - x[:, :, None]
+        dy = y[:, None, :] - y[:, :, None]
+        d = np.sqrt(dx * dx + dy * dy)
+        overlap = rad[:, :, None] + rad[:, None, :] - d
+        pair = solid[:, :, None] & solid[:, None, :] & (overlap > 0)
+        idx = np.arange(k)
+        pair[:, idx, idx] = False
+        if pair.any():
+            mob = np.ones(x.shape, np.float32)
+            mob[attacking] = _PUSH_WEIGHT["attacking"]
+            mob[order == Order.HOLD] = _PUSH_WEIGHT["hold"]
+            share = mob[:, :, None] / (mob[:, :, None] + mob[:, None, :])
+            # Coincident units: separate along a fixed per-pair direction.
+            same = d < 1e-4
+            ex = np.where(same, np.cos(idx[None, :] - idx[:, None]).astype(np.float32), dx)
+            ey = np.where(same, np.sin(idx[None, :] - idx[:, None]).astype(np.float32), dy)
+            dd = np.where(same, 1.0, d)
+            push = np.where(pair, overlap * share / dd, 0.0).astype(np.float32)
+            # i moves away from j: -(vector i->j)
+            x -= (push * ex).sum(axis=2)
+            y -= (push * ey).sum(axis=2)
+    x0, y0, x1, y1 = bounds
+    np.clip(x, x0 + rad, x1 - rad, out=x)
+    np.clip(y, y0 + rad, y1 - rad, out=y)
+
+
+def _resolve_attacks(
+    st: SimState,
+    k: int,
+    firing: np.ndarray,
+    target: np.ndarray,
+    ti: np.ndarray,
+    rng: np.random.Generator,
+    d: np.ndarray,
+    rad: np.ndarray,
+    enemy: np.ndarray,
+    owner: np.ndarray,
+) -> None:
+    """Apply the shots of `firing` units; cancels overkill shots (clears them in `firing`)."""
+    tab = units.TABLE
+    hp = st.health[:, :k]
+    sh = st.shield[:, :k]
+    aggro = st.aggro[:, :k]
+    n_idx, a_idx = np.nonzero(firing)
+    t_idx = target[n_idx, a_idx]
+    at = ti[n_idx, a_idx]
+    tt = ti[n_idx, t_idx]
+    splash = tab.splash[at] > 0
+    bonus = np.where((tab.attrs[tt] & tab.bonus_attr[at]) != 0, tab.bonus[at], 0.0)
+    raw = tab.damage[at] + bonus  # per hit, before armor
+    hits = tab.hits[at]
+    hp_dmg = hits * np.maximum(0.5, raw - tab.armor[tt])
+    sh_dmg = hits * raw
+    single = ~splash
+    # --- overkill: random order within each target, cancel shots at already-dead targets ---
+    flat_t = n_idx * k + t_idx
+    m = n_idx.size
+    perm = rng.permutation(m)
+    o = perm[np.argsort(flat_t[perm], kind="stable")]
+    ft = flat_t[o]
+    ehp = (hp[n_idx, t_idx] + sh[n_idx, t_idx])[o]
+    dm = np.where(single[o], np.minimum(hp_dmg, sh_dmg)[o], 0.0)  # conservative per-shot damage
+    cum = np.cumsum(dm)
+    before = cum - dm
+    start = np.ones(m, bool)
+    start[1:] = ft[1:] != ft[:-1]
+    base = np.maximum.accumulate(np.where(start, before, 0.0))
+    prior = before - base
+    cancel_sorted = single[o] & (prior >= ehp)
+    cancel = np.zeros(m, bool)
+    cancel[o] = cancel_sorted
+    if cancel.any():
+        firing[n_idx[cancel], a_idx[cancel]] = False
+        keep = ~cancel
+        n_idx, a_idx, t_idx = n_idx[keep], a_idx[keep], t_idx[keep]
+        hp_dmg, sh_dmg, splash, at = hp_dmg[keep], sh_dmg[keep], splash[keep], at[keep]
+    n_env = hp.shape[0]
+    size = n_env * k
+    tot_hp = np.zeros(size, np.float32)
+    tot_sh = np.zeros(size, np.float32)
+    single = ~splash
+    if single.any():
+        ft = n_idx[single] * k + t_idx[single]
+        tot_hp += np.bincount(ft, weights=hp_dmg[single], minlength=size).astype(np.float32)
+        tot_sh += np.bincount(ft, weights=sh_dmg[single], minlength=size).astype(np.float32)
+    hit = np.zeros(size, bool)
+    hit[n_idx[single] * k + t_idx[single]] = True
+    if splash.any():
+        sn, sa, sat = n_idx[splash], a_idx[splash], at[splash]
+        # [s, j]: enemies of the exploding unit whose edge is inside the splash radius.
+        inside = enemy[sn, sa, :] & (d[sn, sa, :] - rad[sn, :] <= tab.splash[sat][:, None])
+        tj = ti[sn, :]
+        b = np.where(
+            (tab.attrs[tj] & tab.bonus_attr[sat][:, None]) != 0, tab.bonus[sat][:, None], 0.0
+        )
+        r = tab.damage[sat][:, None] + b
+        h = np.where(inside, np.maximum(0.5, r - tab.armor[tj]), 0.0)
+        s = np.where(inside, r, 0.0)
+        fj = (sn[:, None] * k + np.arange(k)[None, :]).ravel()
+        tot_hp += np.bincount(fj, weights=h.ravel(), minlength=size).astype(np.float32)
+        tot_sh += np.bincount(fj, weights=s.ravel(), minlength=size).astype(np.float32)
+        hit[fj[inside.ravel()]] = True
+    tot_hp = tot_hp.reshape(n_env, k)
+    tot_sh = tot_sh.reshape(n_env, k)
+    hit = hit.reshape(n_env, k)
+    # Shields absorb first (shield armor 0); the rest goes to hit points with armor applied.
+    absorbed = np.minimum(sh, tot_sh)
+    frac = np.where(tot_sh > 0, (tot_sh - absorbed) / np.maximum(tot_sh, 1e-6), 1.0)
+    sh -= absorbed
+    hp -= tot_hp * frac
+    # Provoke the victims and their allies nearby (call for help).
+    if hit.any():
+        near = (d <= CALL_FOR_HELP_RANGE) & (owner[:, :, None] == owner[:, None, :])
+        helpers = (near & hit[:, None, :]).any(axis=2)
+        aggro |= (hit | helpers) & st.alive[:, :k]
+
+
+def update_visibility(
+    st: SimState, player: int, sight_stencils: list[tuple[np.ndarray, np.ndarray]]
+) -> None:
+    """Fog of war of one player on the map-cell grid: 2 visible, 1 seen before, 0 never seen.
+
+    Args:
+        st: state (``st.visibility[player]`` is updated).
+        player: player index (owner ``player + 1``).
+        sight_stencils: per unit type index, ``(dy, dx)`` int offsets of the cells within sight.
+    """
+    vis = st.visibility[player]
+    vis[vis == 2] = 1
+    n_env, h, w = vis.shape
+    own = st.alive & (st.owner == player + 1)
+    ni, ui = np.nonzero(own)
+    if ni.size == 0:
+        return
+    cx = np.floor(st.pos[ni, ui, 0]).astype(np.int64)
+    cy = np.floor(st.pos[ni, ui, 1]).astype(np.int64)
+    types = st.type_idx[ni, ui]
+    for t in np.unique(types):
+        sel = types == t
+        sy, sx = sight_stencils[int(t)]
+        yy = cy[sel][:, None] + sy[None, :]
+        xx = cx[sel][:, None] + sx[None, :]
+        ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+        nn = np.broadcast_to(ni[sel][:, None], yy.shape)
+        vis[nn[ok], yy[ok], xx[ok]] = 2

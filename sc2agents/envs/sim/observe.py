@@ -1,0 +1,414 @@
+"""Feature layers and structured observations of the simulator, in PySC2's format.
+
+`Observer` renders ``feature_screen`` ``[N, 27, S, S]`` and ``feature_minimap`` ``[N, 11, M, M]``
+(int32, PySC2's layer order, taken from `sc2agents.envs.features`, never hard-coded) for all games
+at once. It is built for speed:
+
+* Buffers persist between steps. Each channel is a contiguous 1-D block of ``N*S*S + 1`` values
+  whose last element is a "trash" pixel that absorbs writes falling off the screen; the
+  ``[N, C, S, S]`` array users see is a strided view of those blocks (no copy).
+* Static layers (height_map, pathable, buildable, visibility without fog) are written once and
+  again only for games whose camera moved; layers no mini-game uses (creep, power, effects, buffs,
+  ...) are never touched (zero, as in PySC2).
+* Unit layers are cleared by writing zeros at the pixels written the previous frame, then drawn by
+  one fancy-index scatter per channel over all units of all games: every unit type has a
+  precomputed disc stencil (pixel offsets and anti-aliasing weights) at the screen's scale.
+
+Screen geometry follows PySC2 (`features.Features.init_camera`): the screen shows a square
+``camera_width`` cells wide (24 by default) centred on the camera; the minimap shows the whole map,
+``M / max(map_w, map_h)`` pixels per cell.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from sc2agents.envs import features
+from sc2agents.envs.sim import units
+from sc2agents.envs.sim.scenarios import Scenario
+from sc2agents.envs.sim.state import NEUTRAL, SimState
+
+__all__ = ["Observer", "disc_stencil"]
+
+_S = {name: spec.index for name, spec in features.SCREEN.items()}
+_M = {name: spec.index for name, spec in features.MINIMAP.items()}
+_NUM_S = len(features.SCREEN_LAYERS)
+_NUM_M = len(features.MINIMAP_LAYERS)
+# Unit layers redrawn every frame.
+_SCREEN_UNIT_LAYERS = (
+    "player_id",
+    "player_relative",
+    "unit_type",
+    "selected",
+    "unit_hit_points",
+    "unit_hit_points_ratio",
+    "unit_energy",
+    "unit_energy_ratio",
+    "unit_shields",
+    "unit_shields_ratio",
+    "unit_density",
+    "unit_density_aa",
+)
+_MINIMAP_UNIT_LAYERS = ("player_id", "player_relative", "selected", "unit_type")
+
+
+def disc_stencil(
+    radius_px: float, supersample: int = 4
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pixels covered by a disc of ``radius_px`` centred in a pixel.
+
+    Returns:
+        ``(dy, dx, aa)``: int offsets of the covered pixels and their anti-aliased coverage weight
+        in [1, 16] (16 = fully covered), the ``unit_density_aa`` contribution. A disc smaller than
+        a pixel still covers its centre pixel.
+    """
+    r = max(float(radius_px), 1e-3)
+    rr = int(np.ceil(r + 0.5))
+    offs = np.arange(-rr, rr + 1)
+    sub = (np.arange(supersample) + 0.5) / supersample - 0.5
+    dy, dx, aa = [], [], []
+    for oy in offs:
+        for ox in offs:
+            py = oy + sub[:, None]
+            px = ox + sub[None, :]
+            cover = float(((px * px + py * py) <= r * r).mean())
+            centre_in = (ox * ox + oy * oy) <= r * r
+            if centre_in or (ox == 0 and oy == 0):
+                dy.append(oy)
+                dx.append(ox)
+                aa.append(max(1, int(round(16 * max(cover, 1.0 / 16)))))
+    return np.array(dy, np.int64), np.array(dx, np.int64), np.array(aa, np.int32)
+
+
+@dataclasses.dataclass
+class _Stencils:
+    dy: np.ndarray  # [T, L]
+    dx: np.ndarray
+    aa: np.ndarray  # 0 for padding
+    valid: np.ndarray  # bool [T, L]
+    reach: float  # max stencil extent in pixels
+
+
+def _stencils(px_per_cell: float, min_radius_px: float = 0.0) -> _Stencils:
+    parts = [disc_stencil(max(float(r) * px_per_cell, min_radius_px)) for r in units.TABLE.radius]
+    length = max(p[0].size for p in parts)
+    t = len(parts)
+    dy = np.zeros((t, length), np.int64)
+    dx = np.zeros((t, length), np.int64)
+    aa = np.zeros((t, length), np.int32)
+    valid = np.zeros((t, length), bool)
+    for i, (a, b, c) in enumerate(parts):
+        dy[i, : a.size], dx[i, : a.size], aa[i, : a.size], valid[i, : a.size] = a, b, c, True
+    reach = float(max(np.abs(dy).max(), np.abs(dx).max()) + 1)
+    return _Stencils(dy, dx, aa, valid, reach)
+
+
+class _LayerStack:
+    """``C`` channels of ``N`` images ``[H, W]``, each channel a 1-D block with a trash pixel."""
+
+    def __init__(self, channels: int, n: int, size: int) -> None:
+        self.size = size
+        self.plane = n * size * size
+        self.block = self.plane + 1
+        self.trash = self.plane
+        self.flat = np.zeros(channels * self.block, np.int32)
+        item = self.flat.itemsize
+        self.view = as_strided(
+            self.flat,
+            shape=(n, channels, size, size),
+            strides=(size * size * item, self.block * item, size * item, item),
+            writeable=False,
+        )
+        self.prev: np.ndarray = np.zeros(0, np.int64)
+
+    def chan(self, c: int) -> np.ndarray:
+        return self.flat[c * self.block : (c + 1) * self.block]
+
+    def images(self, c: int) -> np.ndarray:
+        """Writable ``[N, H, W]`` view of channel ``c``."""
+        return self.chan(c)[: self.plane].reshape(-1, self.size, self.size)
+
+
+class Observer:
+    """Renders observations of one player for all games (see module docstring)."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        num_envs: int,
+        player: int,
+        screen_size: int,
+        minimap_size: int,
+        camera_width: float = 24.0,
+        use_feature_units: bool = False,
+        allow_cheating_layers: bool = False,
+    ) -> None:
+        self.scenario = scenario
+        self.n = int(num_envs)
+        self.player = int(player)
+        self.s = int(screen_size)
+        self.m = int(minimap_size)
+        self.cam_w = float(camera_width)
+        self.use_feature_units = use_feature_units
+        self.cheat = allow_cheating_layers
+        self.screen = _LayerStack(_NUM_S, self.n, self.s)
+        self.minimap = _LayerStack(_NUM_M, self.n, self.m)
+        self.px_per_cell = self.s / self.cam_w
+        w, h = scenario.map_size
+        self.mm_per_cell = self.m / max(w, h)
+        self.sten_s = _stencils(self.px_per_cell)
+        # Minimap: every unit is at least one pixel, as on SC2's minimap.
+        self.sten_m = _stencils(self.mm_per_cell, min_radius_px=0.3)
+        terrain = scenario.static_layers()
+        self.terrain = {k: v.astype(np.int32) for k, v in terrain.items()}
+        self._fog = scenario.fog
+        self._camera_dirty = np.ones(self.n, bool)
+        self._init_minimap_static()
+
+    # ------------------------------------------------------------------ static layers
+    def _init_minimap_static(self) -> None:
+        w, h = self.scenario.map_size
+        centres = (np.arange(self.m) + 0.5) / self.mm_per_cell
+        cy = np.floor(centres).astype(np.int64)
+        cx = np.floor(centres).astype(np.int64)
+        ok = (cy[:, None] < h) & (cx[None, :] < w)
+        cyc, cxc = np.minimum(cy, h - 1), np.minimum(cx, w - 1)
+        self._mm_cells = (cyc[:, None] * w + cxc[None, :], ok)
+        for name in ("height_map", "pathable", "buildable"):
+            img = np.where(ok, self.terrain[name][cyc[:, None], cxc[None, :]], 0)
+            self.minimap.images(_M[name])[:] = img
+        if not self._fog:
+            self.minimap.images(_M["visibility_map"])[:] = 2
+            self.screen.images(_S["visibility_map"])[:] = 2
+
+    def mark_camera_dirty(self, env_ids: np.ndarray | None = None) -> None:
+        """Re-render the camera-dependent static layers of these games at the next render."""
+        if env_ids is None:
+            self._camera_dirty[:] = True
+        else:
+            self._camera_dirty[np.asarray(env_ids)] = True
+
+    def _screen_cells(self, cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Map-cell index ``[n, S, S]`` under each screen pixel and its in-map mask."""
+        w, h = self.scenario.map_size
+        off = (np.arange(self.s) + 0.5) / self.px_per_cell - self.cam_w / 2  # [S]
+        wx = np.floor(cam[:, 0:1] + off[None, :]).astype(np.int64)  # [n, S]
+        wy = np.floor(cam[:, 1:2] + off[None, :]).astype(np.int64)
+        okx = (wx >= 0) & (wx < w)
+        oky = (wy >= 0) & (wy < h)
+        ok = oky[:, :, None] & okx[:, None, :]
+        cell = np.clip(wy, 0, h - 1)[:, :, None] * w + np.clip(wx, 0, w - 1)[:, None, :]
+        return cell, ok
+
+    def _render_camera_static(self, st: SimState) -> None:
+        dirty = np.flatnonzero(self._camera_dirty)
+        if dirty.size == 0:
+            return
+        self._camera_dirty[:] = False
+        cam = st.camera[self.player, dirty]
+        cell, ok = self._screen_cells(cam)
+        for name in ("height_map", "pathable", "buildable"):
+            self.screen.images(_S[name])[dirty] = np.where(ok, self.terrain[name].ravel()[cell], 0)
+        # Minimap camera box (PySC2's `camera` layer).
+        half = self.cam_w / 2
+        lo = np.floor((cam - half) * self.mm_per_cell).astype(np.int64)
+        hi = np.ceil((cam + half) * self.mm_per_cell).astype(np.int64)
+        r = np.arange(self.m)
+        rows = (r[None, :] >= lo[:, 1:2]) & (r[None, :] < hi[:, 1:2])  # [n, M]
+        cols = (r[None, :] >= lo[:, 0:1]) & (r[None, :] < hi[:, 0:1])
+        box = rows[:, :, None] & cols[:, None, :]
+        self.minimap.images(_M["camera"])[dirty] = box
+        self._last_cells = None
+
+    def _render_fog(self, st: SimState) -> None:
+        vis = st.visibility[self.player]  # [N, H, W]
+        n = self.n
+        flat = vis.reshape(n, -1)
+        cell, ok = self._screen_cells(st.camera[self.player])
+        img = np.take_along_axis(flat, cell.reshape(n, -1), axis=1).reshape(cell.shape)
+        self.screen.images(_S["visibility_map"])[:] = np.where(ok, img, 0)
+        mcell, mok = self._mm_cells
+        self.minimap.images(_M["visibility_map"])[:] = np.where(mok, flat[:, mcell], 0)
+
+    # ------------------------------------------------------------------ units
+    def visible_units(self, st: SimState) -> np.ndarray:
+        """Bool ``[N, U]``: live units this player can see.
+
+        Own and neutral units always; others only on cells currently visible when fog is on.
+        """
+        p1 = self.player + 1
+        vis = st.alive.copy()
+        if self._fog:
+            w, h = st.map_size
+            cx = np.clip(st.pos[..., 0].astype(np.int64), 0, w - 1)
+            cy = np.clip(st.pos[..., 1].astype(np.int64), 0, h - 1)
+            seen = st.visibility[self.player][np.arange(self.n)[:, None], cy, cx] == 2
+            vis &= seen | (st.owner == p1) | (st.owner == NEUTRAL)
+        return vis
+
+    def _unit_values(self, st: SimState, ni: np.ndarray, ui: np.ndarray) -> dict[str, np.ndarray]:
+        p1 = self.player + 1
+        own = st.owner[ni, ui].astype(np.int32)
+        rel = np.where(own == p1, 1, np.where(own == NEUTRAL, 3, 4)).astype(np.int32)
+        hp = st.health[ni, ui]
+        hpm = st.health_max[ni, ui]
+        sh = st.shield[ni, ui]
+        shm = st.shield_max[ni, ui]
+        en = st.energy[ni, ui]
+
+        def ratio(v: np.ndarray, vmax: np.ndarray) -> np.ndarray:
+            return np.where(vmax > 0, (v / np.maximum(vmax, 1e-6) * 255), 0).astype(np.int32)
+
+        return {
+            "player_id": own,
+            "player_relative": rel,
+            "unit_type": st.unit_type[ni, ui],
+            "selected": st.selected[self.player, ni, ui].astype(np.int32),
+            "unit_hit_points": np.ceil(hp).astype(np.int32),
+            "unit_hit_points_ratio": ratio(hp, hpm),
+            "unit_energy": en.astype(np.int32),
+            "unit_energy_ratio": np.zeros_like(own),
+            "unit_shields": np.ceil(sh).astype(np.int32),
+            "unit_shields_ratio": ratio(sh, shm),
+        }
+
+    def _draw(
+        self,
+        stack: _LayerStack,
+        sten: _Stencils,
+        layer_index: dict[str, int],
+        names: tuple[str, ...],
+        st: SimState,
+        mask: np.ndarray,
+        px: np.ndarray,
+        py: np.ndarray,
+        density: bool,
+    ) -> None:
+        """Clear last frame's unit pixels and scatter this frame's units into ``names``."""
+        prev = stack.prev
+        for name in names:
+            stack.chan(layer_index[name])[prev] = 0
+        ni, ui = np.nonzero(mask)
+        if ni.size == 0:
+            stack.prev = np.zeros(0, np.int64)
+            return
+        t = st.type_idx[ni, ui]
+        cx = np.floor(px[ni, ui]).astype(np.int64)
+        cy = np.floor(py[ni, ui]).astype(np.int64)
+        yy = cy[:, None] + sten.dy[t]
+        xx = cx[:, None] + sten.dx[t]
+        size = stack.size
+        ok = sten.valid[t] & (yy >= 0) & (yy < size) & (xx >= 0) & (xx < size)
+        flat = np.where(ok, ni[:, None] * (size * size) + yy * size + xx, stack.trash).ravel()
+        stack.prev = flat
+        vals = self._unit_values(st, ni, ui)
+        length = t.size and sten.dy.shape[1]
+        for name in names:
+            if name == "unit_type" and stack is self.minimap and not self.cheat:
+                continue
+            if name in vals:
+                stack.chan(layer_index[name])[flat] = np.repeat(vals[name], length)
+        if density:
+            dens = stack.chan(layer_index["unit_density"])
+            np.add.at(dens, flat, 1)
+            aa = stack.chan(layer_index["unit_density_aa"])
+            np.add.at(aa, flat, np.where(ok, sten.aa[t], 0).ravel())
+            dens[stack.trash] = 0
+            aa[stack.trash] = 0
+
+    def render(self, st: SimState) -> None:
+        """Bring the feature layers up to date with the state."""
+        self._render_camera_static(st)
+        if self._fog:
+            self._render_fog(st)
+        vis = self.visible_units(st)
+        cam = st.camera[self.player]
+        scale = self.px_per_cell
+        sx = (st.pos[..., 0] - cam[:, 0:1]) * scale + self.s / 2
+        sy = (st.pos[..., 1] - cam[:, 1:2]) * scale + self.s / 2
+        reach = self.sten_s.reach
+        on = vis & (sx > -reach) & (sx < self.s + reach) & (sy > -reach) & (sy < self.s + reach)
+        self._on_screen = on
+        self._draw(self.screen, self.sten_s, _S, _SCREEN_UNIT_LAYERS, st, on, sx, sy, True)
+        mx = st.pos[..., 0] * self.mm_per_cell
+        my = st.pos[..., 1] * self.mm_per_cell
+        self._draw(self.minimap, self.sten_m, _M, _MINIMAP_UNIT_LAYERS, st, vis, mx, my, False)
+
+    # ------------------------------------------------------------------ structured parts
+    def feature_units(self, st: SimState, env: int) -> np.ndarray:
+        """PySC2 ``feature_units`` rows (int64 ``[k, 46]``) of the units on screen in one game."""
+        fu = features.FEATURE_UNIT_FIELDS
+        col = {name: i for i, name in enumerate(fu)}
+        u = np.flatnonzero(self._on_screen[env])
+        out = np.zeros((u.size, len(fu)), np.int64)
+        if u.size == 0:
+            return out
+        p1 = self.player + 1
+        cam = st.camera[self.player, env]
+        own = st.owner[env, u].astype(np.int64)
+        out[:, col["unit_type"]] = st.unit_type[env, u]
+        out[:, col["alliance"]] = np.where(own == p1, 1, np.where(own == NEUTRAL, 3, 4))
+        out[:, col["health"]] = np.ceil(st.health[env, u])
+        out[:, col["shield"]] = np.ceil(st.shield[env, u])
+        out[:, col["energy"]] = st.energy[env, u]
+        hm = st.health_max[env, u]
+        shm = st.shield_max[env, u]
+        out[:, col["health_ratio"]] = np.where(
+            hm > 0, st.health[env, u] / np.maximum(hm, 1) * 255, 0
+        )
+        out[:, col["shield_ratio"]] = np.where(
+            shm > 0, st.shield[env, u] / np.maximum(shm, 1) * 255, 0
+        )
+        out[:, col["display_type"]] = 1
+        out[:, col["owner"]] = own
+        out[:, col["x"]] = np.floor((st.pos[env, u, 0] - cam[0]) * self.px_per_cell + self.s / 2)
+        out[:, col["y"]] = np.floor((st.pos[env, u, 1] - cam[1]) * self.px_per_cell + self.s / 2)
+        out[:, col["radius"]] = np.floor(st.radius[env, u] * self.px_per_cell)
+        out[:, col["cloak"]] = 3
+        out[:, col["is_selected"]] = st.selected[self.player, env, u]
+        out[:, col["is_powered"]] = 0
+        out[:, col["weapon_cooldown"]] = np.where(own == p1, np.ceil(st.cooldown[env, u]), 0)
+        out[:, col["is_on_screen"]] = 1
+        out[:, col["build_progress"]] = 100  # raw build_progress 1.0 for finished units
+        return out
+
+
+def player_vector(st: SimState, player: int) -> np.ndarray:
+    """PySC2 ``player`` ``[N, 11]`` (int32) for every game."""
+    tab = units.TABLE
+    own = st.alive & (st.owner == player + 1)
+    ti = st.type_idx
+    supply = np.where(own, tab.supply[ti], 0).sum(axis=1)
+    army = own & tab.army[ti]
+    worker = own & tab.worker[ti]
+    out = np.zeros((st.num_envs, len(features.PLAYER_FIELDS)), np.int32)
+    f = {name: i for i, name in enumerate(features.PLAYER_FIELDS)}
+    out[:, f["player_id"]] = player + 1
+    out[:, f["food_used"]] = np.ceil(supply)
+    out[:, f["food_army"]] = np.ceil(np.where(army, tab.supply[ti], 0).sum(axis=1))
+    out[:, f["food_workers"]] = np.ceil(np.where(worker, tab.supply[ti], 0).sum(axis=1))
+    out[:, f["army_count"]] = army.sum(axis=1)
+    if "minerals" in st.extra:
+        out[:, f["minerals"]] = st.extra["minerals"][:, player]
+    return out
+
+
+def unit_rows(st: SimState, player: int, env: int, slots: np.ndarray) -> np.ndarray:
+    """PySC2 ``UnitLayer`` rows (int32 ``[k, 7]``) for ``single_select`` / ``multi_select``."""
+    p1 = player + 1
+    own = st.owner[env, slots]
+    rel = np.where(own == p1, 1, np.where(own == NEUTRAL, 3, 4))
+    out = np.zeros((slots.size, len(features.UNIT_LAYER_FIELDS)), np.int32)
+    out[:, 0] = st.unit_type[env, slots]
+    out[:, 1] = rel
+    out[:, 2] = np.ceil(st.health[env, slots])
+    out[:, 3] = np.ceil(st.shield[env, slots])
+    out[:, 4] = st.energy[env, slots]
+    return out
+
+
+def empty_rows() -> np.ndarray:
+    return np.zeros((0, len(features.UNIT_LAYER_FIELDS)), np.int32)
