@@ -13,6 +13,7 @@ A *policy spec* is the string users type (``--policy=``) and the league stores:
 ``ckpt:<path>`` or a path              learner checkpoint (``ckpt_*.pt`` of `Trainer`, or a run
                                        directory: its newest checkpoint), rebuilt through
                                        `sc2agents.learners.LEARNERS` + ``load_state_dict``
+``py:<module>:<factory>``              any importable `core.Policy` class / factory (no args)
 ``pysc2:<module>.<AgentClass>``        a PySC2 `BaseAgent` class (acts on pysc2 TimeSteps)
 =====================================  ==========================================================
 
@@ -222,6 +223,18 @@ def _config_class(learner_cls: type) -> type:
     return cfg
 
 
+def _from_python(target: str, spec: str) -> Policy:
+    """``module:factory`` (a `core.Policy` class or function returning one, called with no args)."""
+    module, _, attr = target.partition(":")
+    if not module or not attr:
+        raise ValueError(f"policy spec {spec!r}: expected py:<module>:<factory>")
+    try:
+        factory = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:
+        raise ValueError(f"policy spec {spec!r}: cannot import {target}: {e}") from e
+    return factory()
+
+
 def load_policy(
     spec: str | Policy | PySC2AgentSpec, *, map_name: str | None = None
 ) -> Policy | PySC2AgentSpec:
@@ -263,6 +276,8 @@ def load_policy(
         return make_policy("scripted", target, epsilon=eps)
     elif kind == "ckpt":
         policy = policy_from_checkpoint(rest)
+    elif kind == "py":
+        policy = _from_python(rest, spec)
     elif kind == "pysc2":
         if eps:
             raise ValueError(f"policy spec {spec!r}: @eps does not apply to pysc2 agents")
@@ -270,7 +285,7 @@ def load_policy(
     else:
         raise ValueError(
             f"policy spec {spec!r}: unknown kind {kind!r} "
-            "(random, scripted[:<Map>], ckpt:<path>, pysc2:<module.Class>)"
+            "(random, scripted[:<Map>], ckpt:<path>, py:<module>:<factory>, pysc2:<module.Class>)"
         )
     if not isinstance(policy, Policy):
         raise ValueError(f"policy spec {spec!r} gave {type(policy).__name__}, not a core.Policy")
