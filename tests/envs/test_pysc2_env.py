@@ -354,22 +354,53 @@ def test_replays_saved_per_finished_episode(tmp_path):
 
 
 def test_play_runs_episodes_with_a_pysc2_agent_and_a_policy(tmp_path):
-    class FirstAvailable:
+    class AlwaysNoop:
         def act(self, observations, rng=None):
             fn = np.array([0] * len(observations["available_actions"]))
             return fn, -np.ones((len(fn), 13), np.int64)
 
     factory = functools.partial(ScriptedEnv, length=3)
-    res = pysc2_env.play(map="Simple64", agent=FirstAvailable(), episodes=2, bot_race="zerg",
+    res = pysc2_env.play(map="Simple64", agent=AlwaysNoop(), episodes=2, bot_race="zerg",
                          difficulty="hard", save_replay=str(tmp_path), env_factory=factory,
                          video=None, backend="pysc2")  # fmt: skip
     assert res["episodes"] == 2 and res["steps"] == [3, 3] and len(res["replays"]) == 2
+    assert all(pathlib.Path(p).parent == tmp_path for p in res["replays"])
     assert ScriptedEnv.made[0].kwargs["players"][1].difficulty.name == "hard"
     res = pysc2_env.play(map="MoveToBeacon", agent=random_agent.RandomAgent(), episodes=1,
                          env_factory=factory, seed=0)  # fmt: skip
     assert res["steps"] == [3] and res["failed"] == [False]
     got = [int(c[0].function) for c in ScriptedEnv.made[-1].received]
     assert any(f != 0 for f in got)  # the PySC2 agent really chose the actions
+
+
+@pytest.mark.parametrize("spec", ["random", "pysc2:pysc2_evolved.agents.random_agent.RandomAgent"])
+def test_play_agent_specs_as_bin_play_passes_them(spec):
+    pytest.importorskip("sc2agents.acting.policy")
+    factory = functools.partial(ScriptedEnv, length=4)
+    res = pysc2_env.play(map="MoveToBeacon", agent=spec, episodes=1, env_factory=factory, seed=1)
+    assert res["steps"] == [4] and res["failed"] == [False]
+    assert any(int(c[0].function) != 0 for c in ScriptedEnv.made[-1].received)
+
+
+def test_play_replay_hands_pysc2s_player_a_valid_call(monkeypatch, tmp_path):
+    import inspect
+
+    from pysc2_evolved.bin import play as pysc2_play
+
+    game = tmp_path / "game"
+    (game / "Versions" / "Base75689").mkdir(parents=True)
+    monkeypatch.setenv("SC2PATH", str(game))
+    replay = tmp_path / "x.SC2Replay"
+    replay.write_bytes(b"r")
+    calls = []
+    signature = inspect.signature(pysc2_play.play)
+    monkeypatch.setattr(pysc2_play, "play", lambda **kw: calls.append(signature.bind(**kw)))
+    res = pysc2_env.play(replay=str(replay), step_mul=4)
+    assert res["replays"] == [str(replay)]
+    (bound,) = calls
+    assert bound.arguments["replay"] == str(replay) and bound.arguments["render"] is True
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        pysc2_env.play(replay=str(tmp_path / "missing.SC2Replay"))
 
 
 # --- errors a user meets without a game ---
