@@ -468,3 +468,36 @@ def test_spaces_identical_to_simulator():
     assert sim.single_observation_space == env.single_observation_space
     assert sim.single_action_space == env.single_action_space
     sim.close()
+
+
+def test_a_policy_built_for_the_simulator_acts_in_the_game_unchanged():
+    """One policy object, built from the simulator's spaces, plays both backends without change."""
+    vector_env = pytest.importorskip("sc2agents.envs.sim.vector_env")
+    bc = pytest.importorskip("sc2agents.learners.bc")
+    try:
+        sim = vector_env.SimVectorEnv(2, "MoveToBeacon", screen_size=SCREEN, minimap_size=MINIMAP)
+    except ImportError:
+        pytest.skip("the simulator engine is not available")
+    obs_spec = {k: (s.shape, s.dtype) for k, s in sim.single_observation_space.spaces.items()}
+    learner = bc.BCLearner(
+        bc.BCConfig(), obs_spec, {"screen_size": SCREEN, "minimap_size": MINIMAP}
+    )
+    policy = learner.policy()
+    rng = np.random.default_rng(0)
+    obs, _ = sim.reset(seed=0)
+    for _ in range(3):  # action_error="raise": every action must be valid in the simulator
+        fn, args = policy.act(obs, rng)
+        obs, *_ = sim.step({"function": fn, "args": args})
+    sim.close()
+    env = make_env(num_envs=2, env_kwargs={"length": 4})
+    obs, _ = env.reset(seed=0)
+    for _ in range(4):  # ... and in the (mock) game, through the same conversion
+        fn, args = policy.act(obs, rng)
+        obs, r, term, trunc, _ = env.step({"function": fn, "args": args})
+        games = sorted(ScriptedEnv.made, key=lambda g: g.kwargs["random_seed"])
+        sent = [g.received[-1][0] for g in games]
+        for i, call in enumerate(sent):
+            assert int(call.function) == fn[i]
+            assert np.array_equal(features.encode_action(call, SCREEN, MINIMAP)[1], args[i])
+    assert term.all()
+    env.close()
