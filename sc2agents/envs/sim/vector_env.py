@@ -49,6 +49,77 @@ _GAME_LOOPS_PER_SECOND = 22.4
 _NO_OP = features.FUNCTION_IDS["no_op"]
 
 
+class StorageConverter:
+    """Batched ``[N, C, H, W]`` raw layers -> storage form, equal to `features.layers_to_storage`.
+
+    Same result, built for the step path: every layer is converted with a lookup table computed
+    once from `features.layer_to_storage` itself (so the two cannot disagree), all-zero layers
+    (the many a minigame does not use) are skipped, and the output is written in place instead of
+    stacked. `features.layers_to_storage` computes ``log1p`` in float per pixel and re-stacks, which
+    costs more than the simulator's whole step at 64 games.
+    """
+
+    def __init__(self, specs: tuple[features.LayerSpec, ...]) -> None:
+        self._specs = specs
+        self._channels = features.storage_channels(specs)
+        self._luts: list[tuple[int, int, np.ndarray]] = []  # (raw index, max value, lut)
+        for spec in self._channels:
+            hi = spec.scale if spec.log_quantised else (255 if spec.name != "buffs" else 0)
+            if spec.name == "buffs":
+                hi = max(features.BUFF_VOCAB) + 1  # one past the last buff: maps to 0 (unknown)
+            lut = features.layer_to_storage(spec, np.arange(hi + 1, dtype=np.int64))
+            self._luts.append((spec.index, hi, lut.astype(np.uint8)))
+        # Layers whose storage value is the raw value (clipped to uint8): the fast dense path.
+        self._identity = [
+            not spec.log_quantised and spec.name != "buffs" for spec in self._channels
+        ]
+        unit = next(s for s in specs if s.name == "unit_type")
+        self._unit_index = unit.index
+        self._unit_hi = max(features.UNIT_TYPE_VOCAB) + 1  # one past: maps to 0 (unknown)
+        ids = np.arange(self._unit_hi + 1, dtype=np.int64)
+        self._unit_lut = features.unit_type_index(ids).astype(np.uint16)
+        self._unit_lut[-1] = 0
+
+    def __call__(self, stack: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(layers uint8 [N, C-1, H, W], unit_type uint16 [N, H, W])``."""
+        stack = np.asarray(stack)
+        n, _, h, w = stack.shape
+        hw = h * w
+        layers = np.zeros((n, len(self._channels), h, w), dtype=np.uint8)
+        unit_type = np.zeros((n, h, w), dtype=np.uint16)
+        # The footprint: pixels showing a unit. Unit layers (hit points, selection, ...) are
+        # non-zero only there, so they are converted at these few pixels; a layer with non-zero
+        # pixels elsewhere (terrain, visibility) is detected by counting and converted densely.
+        ut = stack[:, self._unit_index].reshape(-1)
+        foot = np.flatnonzero(ut != 0)
+        unit_type.reshape(-1)[foot] = np.take(self._unit_lut, ut[foot], mode="clip")
+        game, pix = np.divmod(foot, hw)
+        flat_layers = layers.reshape(n, len(self._channels), hw)
+        for c, (idx, _, lut) in enumerate(self._luts):
+            plane = stack[:, idx]
+            nnz = np.count_nonzero(plane)
+            if nnz == 0:
+                continue
+            values = plane.reshape(-1)[foot]
+            if np.count_nonzero(values) == nnz:
+                flat_layers[game, c, pix] = np.take(lut, values, mode="clip")
+            elif self._identity[c] and _in_byte_range(plane):
+                np.copyto(layers[:, c], plane, casting="unsafe")  # values are storage values
+            else:
+                np.take(lut, plane, mode="clip", out=layers[:, c])
+        return layers, unit_type
+
+
+def _in_byte_range(plane: np.ndarray) -> bool:
+    if plane.dtype == np.int32:  # one pass: negatives become huge as uint32
+        return bool(plane.view(np.uint32).max() <= 255)
+    return bool(plane.min() >= 0 and plane.max() <= 255)
+
+
+_SCREEN_STORAGE = StorageConverter(features.SCREEN_LAYERS)
+_MINIMAP_STORAGE = StorageConverter(features.MINIMAP_LAYERS)
+
+
 def _layer_highs(specs: tuple[features.LayerSpec, ...], size: int) -> np.ndarray:
     """Per-channel upper bound of a storage-form ``layers`` array, broadcast to ``[C, H, W]``."""
     highs = [
@@ -197,10 +268,8 @@ class SimVectorEnv(gymnasium.vector.VectorEnv):
     def _observe(self) -> dict[str, np.ndarray]:
         raw = self.engine.observe(0)
         out: dict[str, np.ndarray] = {}
-        mm = features.layers_to_storage(features.MINIMAP_LAYERS, raw["feature_minimap"])
-        sc = features.layers_to_storage(features.SCREEN_LAYERS, raw["feature_screen"])
-        out["minimap"], out["minimap_unit_type"] = mm["layers"], mm["unit_type"]
-        out["screen"], out["screen_unit_type"] = sc["layers"], sc["unit_type"]
+        out["minimap"], out["minimap_unit_type"] = _MINIMAP_STORAGE(raw["feature_minimap"])
+        out["screen"], out["screen_unit_type"] = _SCREEN_STORAGE(raw["feature_screen"])
         out["player"] = np.asarray(raw["player"], dtype=np.float32).reshape(self.num_envs, -1)
         out["available_actions"] = self._available_mask(raw["available_actions"])
         if "game_loop" in raw:
@@ -229,8 +298,13 @@ class SimVectorEnv(gymnasium.vector.VectorEnv):
         return mask
 
     # --- actions ---
-    def _decode(self, actions: Mapping[str, Any], available: np.ndarray) -> list[Any]:
-        """Validate and decode a batch of actions to FunctionCalls (no_op for autoreset games)."""
+    def _encode(
+        self, actions: Mapping[str, Any], available: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Validate a batch of actions (vectorised); returns ``(function [N], args [N, 13])``.
+
+        Games being autoreset get no_op, and so do invalid actions with ``action_error="warn"``.
+        """
         if not isinstance(actions, Mapping) or not {"function", "args"} <= set(actions):
             raise ValueError(
                 "SimVectorEnv.step: actions must be a dict with 'function' [N] and 'args' [N, 13]"
@@ -247,42 +321,46 @@ class SimVectorEnv(gymnasium.vector.VectorEnv):
             raise ValueError(
                 f"SimVectorEnv.step: actions must be integers, got {fn.dtype} / {args.dtype}"
             )
-        fn = fn.astype(np.int64)
+        fn = fn.astype(np.int64)  # copies: the caller's arrays are never modified
         args = args.astype(np.int64)
-        calls = []
-        for i in range(self.num_envs):
-            if self._autoreset[i]:
-                calls.append(features.FUNCTIONS[_NO_OP]())
-                continue
-            problem = self._check(i, int(fn[i]), args[i], available[i])
-            if problem is not None:
-                if self.action_error == "raise":
-                    raise ValueError(f"game {i}: {problem}")
-                if self._warned < 10:
-                    self._warned += 1
-                    logging.warning("game %d: %s; playing no_op instead", i, problem)
-                calls.append(features.FUNCTIONS[_NO_OP]())
-                continue
-            calls.append(
-                features.decode_action(fn[i], args[i], self.screen_size, self.minimap_size)
-            )
-        return calls
-
-    def _check(self, i: int, fn: int, args: np.ndarray, available: np.ndarray) -> str | None:
-        if not 0 <= fn < features.NUM_FUNCTIONS:
-            return f"unknown function id {fn} (valid ids are 0..{features.NUM_FUNCTIONS - 1})"
-        name = features.FUNCTIONS[fn].name
-        if not available[fn]:
-            return f"function {name} (id {fn}) is not available now"
-        used = features.FUNCTION_ARG_MASK[fn]
-        bad = used & ((args < 0) | (args > self._arg_high))
+        fn[self._autoreset] = _NO_OP
+        args[self._autoreset] = -1
+        bad_id = (fn < 0) | (fn >= features.NUM_FUNCTIONS)
+        safe = np.where(bad_id, _NO_OP, fn)
+        unavailable = ~available[np.arange(self.num_envs), safe]
+        used = features.FUNCTION_ARG_MASK[safe]
+        bad_arg = used & ((args < 0) | (args > self._arg_high))
+        bad = bad_id | unavailable | bad_arg.any(axis=1)
         if bad.any():
-            t = int(np.flatnonzero(bad)[0])
+            problems = [
+                self._problem(int(i), int(fn[i]), args[i], bad_arg[i], bool(unavailable[i]))
+                for i in np.flatnonzero(bad)
+            ]
+            if self.action_error == "raise":
+                more = f" (and {len(problems) - 1} more games)" if len(problems) > 1 else ""
+                raise ValueError(problems[0] + more)
+            if self._warned < 10:
+                self._warned += 1
+                logging.warning("%s; playing no_op instead", "; ".join(problems[:3]))
+            fn[bad] = _NO_OP
+            args[bad] = -1
+        return fn, args
+
+    def _problem(
+        self, i: int, fn: int, args: np.ndarray, bad_arg: np.ndarray, unavailable: bool
+    ) -> str:
+        if not 0 <= fn < features.NUM_FUNCTIONS:
+            return f"game {i}: unknown function id {fn} (valid: 0..{features.NUM_FUNCTIONS - 1})"
+        name = features.FUNCTIONS[fn].name
+        if unavailable:
+            return f"game {i}: function {name} (id {fn}) is not available now"
+        if bad_arg.any():
+            t = int(np.flatnonzero(bad_arg)[0])
             return (
-                f"function {name} (id {fn}): argument {features.ARG_TYPES[t]}={int(args[t])} "
-                f"outside [0, {int(self._arg_high[t])}]"
+                f"game {i}: function {name} (id {fn}): argument {features.ARG_TYPES[t]}="
+                f"{int(args[t])} outside [0, {int(self._arg_high[t])}]"
             )
-        return None
+        return f"game {i}: function {name} (id {fn}): bad action"  # pragma: no cover
 
     # --- gymnasium API ---
     def reset(
@@ -318,8 +396,8 @@ class SimVectorEnv(gymnasium.vector.VectorEnv):
         if self._needs_reset:
             raise RuntimeError("SimVectorEnv.step called before reset()")
         available = self._last_obs_available
-        calls = self._decode(actions, available)
-        result = self.engine.step([calls])
+        fn, args = self._encode(actions, available)
+        result = self.engine.step_encoded(fn[None], args[None])
         reward = np.asarray(result.reward, dtype=np.float32).reshape(-1, self.num_envs)[0].copy()
         terminated = np.asarray(result.terminated, dtype=bool).copy()
         truncated = np.asarray(result.truncated, dtype=bool).copy()
