@@ -76,19 +76,38 @@ class ReplayObserveConfig:
             skipped.
         disable_fog: observe without fog of war.
         max_steps: cut episodes after this many steps (``truncated``); None = whole game.
+        max_game_loops: the same limit in game loops (the binary-free converter's
+            `ConvertConfig` field); the smaller of the two applies.
         min_game_loops: skip replays shorter than this (PySC2's replay_actions uses 1000).
+        include_vs_ai: also observe games against the built-in AI.
+        hide_specific_actions: map specific abilities to general ones (PySC2's default, and the
+            binary-free converter's).
         sc2path: game folder (default ``$SC2PATH``).
+
+    The names shared with `sc2agents.data.replay_convert.ConvertConfig` mean the same, so
+    build_dataset can pass its config to either source.
     """
 
     screen_size: int = 64
     minimap_size: int = 64
     step_mul: int = 8
-    camera_width: int = 24
+    camera_width: float = 24.0
     players: tuple[int, ...] = (1, 2)
     disable_fog: bool = False
     max_steps: int | None = None
+    max_game_loops: int | None = None
     min_game_loops: int = 0
+    include_vs_ai: bool = True
+    hide_specific_actions: bool = True
     sc2path: str | None = None
+
+    @property
+    def step_limit(self) -> int | None:
+        """Steps after which an episode is cut (from ``max_steps`` and ``max_game_loops``)."""
+        limits = [self.max_steps] if self.max_steps is not None else []
+        if self.max_game_loops is not None:
+            limits.append(-(-int(self.max_game_loops) // int(self.step_mul)))
+        return min(limits) if limits else None
 
     @classmethod
     def from_any(cls, cfg: Any) -> ReplayObserveConfig:
@@ -249,6 +268,11 @@ def _observe(
     if info.game_duration_loops < conf.min_game_loops:
         logging.info("%s: %d game loops < min_game_loops, skipped", path, info.game_duration_loops)
         return []
+    if not conf.include_vs_ai and any(
+        p.player_info.type == sc_pb.Computer for p in info.player_info
+    ):
+        logging.info("%s: a game against the built-in AI, skipped (include_vs_ai=False)", path)
+        return []
     map_data = None
     if info.local_map_path:
         try:
@@ -321,7 +345,10 @@ def _observe_player(
             disable_fog=conf.disable_fog,
         )
     )
-    feat = sc2_features.features_from_game_info(controller.game_info())
+    feat = sc2_features.features_from_game_info(
+        controller.game_info(), hide_specific_actions=conf.hide_specific_actions
+    )
+    limit = conf.step_limit
     observations: list[dict[str, np.ndarray]] = []
     fns: list[int] = []
     argss: list[np.ndarray] = []
@@ -344,7 +371,7 @@ def _observe_player(
                 result = _RESULTS.get(r.result, 0.0)
         if obs.player_result:
             break
-        if conf.max_steps is not None and len(fns) >= conf.max_steps:
+        if limit is not None and len(fns) >= limit:
             truncated = True
             break
         controller.step(conf.step_mul)

@@ -264,3 +264,19 @@ def test_config_from_any_object():
     c = pysc2_replay.ReplayObserveConfig.from_any(Cfg())
     assert (c.screen_size, c.step_mul, c.players, c.minimap_size) == (32, 4, (1,), 64)
     assert pysc2_replay.ReplayObserveConfig.from_any(None) == pysc2_replay.ReplayObserveConfig()
+
+
+@needs_replays
+def test_binary_free_converter_config_is_accepted():
+    """build_dataset may hand observe_replay the ConvertConfig it gives the binary-free path."""
+    replay_convert = pytest.importorskip("sc2agents.data.replay_convert")
+    cfg = replay_convert.ConvertConfig(
+        step_mul=8, screen_size=SCREEN, minimap_size=MINIMAP, min_game_loops=0, max_game_loops=24
+    )
+    conf = pysc2_replay.ReplayObserveConfig.from_any(cfg)
+    assert conf.step_limit == 3 and conf.include_vs_ai is False
+    (ep, _) = pysc2_replay.observe_replay(REPLAY, cfg, run_config=FakeRunConfig())
+    assert ep.num_steps == 3 and ep.truncated  # 24 loops at step_mul 8
+    assert ep.observations["minimap"].shape[-1] == MINIMAP
+    short = replay_convert.ConvertConfig(screen_size=SCREEN, minimap_size=MINIMAP)  # min 1344
+    assert pysc2_replay.observe_replay(REPLAY, short, run_config=FakeRunConfig()) == []
