@@ -230,9 +230,12 @@ def observe_replay(
         raise FileNotFoundError(f"replay {path} does not exist")
     replay_data = pathlib.Path(path).read_bytes()
     version = replay_version(replay_data, path)
+    build = (version.build_version, version.data_version)
     if run_config is None:
         run_config = _run_config_for(version, conf.sc2path, path)
-    key = (id(run_config), version.build_version, version.data_version)
+        key: Any = (os.environ.get("SC2PATH"), *build)  # same build: reuse this worker's game
+    else:
+        key = (id(run_config), *build)
     for attempt in (1, 2):
         controller = _worker_controller(run_config, key)
         try:

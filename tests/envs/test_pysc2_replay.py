@@ -280,3 +280,17 @@ def test_binary_free_converter_config_is_accepted():
     assert ep.observations["minimap"].shape[-1] == MINIMAP
     short = replay_convert.ConvertConfig(screen_size=SCREEN, minimap_size=MINIMAP)  # min 1344
     assert pysc2_replay.observe_replay(REPLAY, short, run_config=FakeRunConfig()) == []
+
+
+@needs_replays
+def test_default_path_reuses_the_worker_game_across_replays(monkeypatch):
+    configs = []
+
+    def run_config_for(version, sc2path, path):  # a fresh RunConfig per replay, like the real one
+        configs.append(FakeRunConfig())
+        return configs[-1]
+
+    monkeypatch.setattr(pysc2_replay, "_run_config_for", run_config_for)
+    for _ in range(3):
+        assert len(pysc2_replay.observe_replay(REPLAY, CFG)) == 2
+    assert len(configs) == 3 and sum(len(c.processes) for c in configs) == 1
