@@ -40,6 +40,7 @@ import concurrent.futures
 import dataclasses
 import os
 import pathlib
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -290,6 +291,9 @@ class PySC2VectorEnv(VectorEnv):
         self._lengths = np.zeros(self.num_envs, dtype=np.int64)
         self._started = False
         self._warned = 0
+        # Games are stepped in parallel threads but launched one at a time: PySC2's replay_actions
+        # staggers SC2 start-ups because simultaneous launches conflict.
+        self._launch_lock = threading.Lock()
         self._pool = (
             concurrent.futures.ThreadPoolExecutor(self.num_games, thread_name_prefix="sc2")
             if self.num_games > 1
@@ -317,7 +321,8 @@ class PySC2VectorEnv(VectorEnv):
         for attempt in range(self.max_restarts):
             try:
                 if game.env is None:
-                    game.env = self._make_game(g)
+                    with self._launch_lock:
+                        game.env = self._make_game(g)
                 game.timesteps = tuple(game.env.reset())
                 break
             except GAME_ERRORS as e:
