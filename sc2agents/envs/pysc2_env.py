@@ -21,13 +21,13 @@ registered by `register_pysc2_envs` (lazy: no game needed until ``make``).
 Errors a user meets are made explicit: no game (`maps.SC2NotFoundError`, saying where it looked and
 how to install), a map not installed (`maps.MapNotFoundError`, saying where it looked and which
 maps exist), and a game process dying mid-episode: the episode ends as truncated with
-``info["episode_failed"]`` set, and the slot's next step starts a fresh game.
+``info["episode_failed"]`` set, and that game's next step starts a fresh process.
 
 `play` is the ``--backend=pysc2`` half of ``python -m sc2agents.bin.play``.
 
 Example (needs the game)::
 
-    env = PySC2VectorEnv("Simple64", num_envs=2, bot_race="zerg", difficulty="easy")
+    env = PySC2VectorEnv(2, "Simple64", bot_race="zerg", difficulty="easy")  # two games vs bots
     obs, info = env.reset(seed=0)
     obs, reward, terminated, truncated, info = env.step(
         {"function": np.zeros(2, np.int64), "args": -np.ones((2, 13), np.int64)}
@@ -727,7 +727,7 @@ def play(
     ignored = {k: v for k, v in unused.items() if v not in (None, False, "", 0)}
     ignored.pop("backend", None)
     if ignored:
-        logging.info("play (pysc2 backend): ignoring flags %s", sorted(ignored))
+        logging.warning("play (pysc2 backend): ignoring flags %s", sorted(ignored))
     if replay:
         return _watch_replay(replay, step_mul=step_mul or 8)
     env = PySC2VectorEnv(
@@ -757,7 +757,11 @@ def play(
                 obs, r, term, trunc, info = env.step({"function": fn, "args": args})
                 total += float(r[0])
                 steps += 1
-                if term[0] or trunc[0] or (max_steps and steps >= max_steps):
+                if term[0] or trunc[0]:
+                    break
+                if max_steps and steps >= max_steps:
+                    if env.save_replay_dir:  # cut by us, not by the game: save it ourselves
+                        env._save_replay(0)
                     break
             result["episodes"] += 1
             result["returns"].append(total)

@@ -501,3 +501,10 @@ def test_a_policy_built_for_the_simulator_acts_in_the_game_unchanged():
             assert np.array_equal(features.encode_action(call, SCREEN, MINIMAP)[1], args[i])
     assert term.all()
     env.close()
+
+
+def test_play_max_steps_cuts_and_still_saves_the_replay(tmp_path):
+    factory = functools.partial(ScriptedEnv, length=50)
+    res = pysc2_env.play(map="MoveToBeacon", agent="random", episodes=2, max_steps=5,
+                         save_replay=str(tmp_path), env_factory=factory)  # fmt: skip
+    assert res["steps"] == [5, 5] and len(res["replays"]) == 2
