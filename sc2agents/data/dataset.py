@@ -252,31 +252,31 @@ def decode_keyframe(
     ptr: np.ndarray,
     pos: np.ndarray,
     val: np.ndarray,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Decode ``rows`` (any order, repeats allowed) of a keyframe-coded array into ``[B, F]``.
 
-    Vectorised: a fancy-index gather of the keyframes and a single scatter of all differences.
+    One gather of the keyframes (``np.take``, straight into ``out`` when given) and one scatter
+    of all differences. Each row's differences are one contiguous slice of ``pos``/``val``, so
+    they are read as ``B`` slices and concatenated: for the few hundred rows of a batch this is
+    several times faster than building a per-entry index (repeat + arange) and gathering with it.
     """
     rows = np.asarray(rows, dtype=np.int64)
     b = rows.shape[0]
-    out = key[kid[rows]]  # [B, F] (a copy, also from a memmap)
-    if out.ndim != 2:
-        out = out.reshape(b, -1)
-    starts = ptr[rows]
-    lens = ptr[rows + 1] - starts
+    f = key.shape[1]
+    if out is None:
+        out = np.empty((b, f), dtype=key.dtype)
+    np.take(key, kid[rows], axis=0, out=out, mode="clip")  # 'raise' buffers `out`
+    starts = np.asarray(ptr[rows])
+    ends = np.asarray(ptr[rows + 1])
+    lens = ends - starts
     total = int(lens.sum())
     if total:
-        # Index of every difference entry: starts[b] + (0 .. lens[b]-1), without a Python loop.
-        offs = np.cumsum(lens) - lens
-        gidx = np.arange(total, dtype=np.int64) + np.repeat(starts - offs, lens)
-        lo, hi = int(gidx.min()), int(gidx.max()) + 1
-        if hi - lo <= 4 * total:  # clustered rows: one contiguous read beats a random gather
-            p = np.asarray(pos[lo:hi])[gidx - lo]
-            v = np.asarray(val[lo:hi])[gidx - lo]
-        else:
-            p = pos[gidx]
-            v = val[gidx]
-        flat_idx = np.repeat(np.arange(b, dtype=np.int64) * out.shape[1], lens) + p
+        p = np.concatenate([pos[a:e] for a, e in zip(starts.tolist(), ends.tolist(), strict=True)])
+        v = np.concatenate([val[a:e] for a, e in zip(starts.tolist(), ends.tolist(), strict=True)])
+        idx_dtype = np.int32 if b * f < 2**31 else np.int64
+        flat_idx = np.repeat(np.arange(b, dtype=idx_dtype) * f, lens)
+        flat_idx += p
         out.reshape(-1)[flat_idx] = v
     return out
 
@@ -763,7 +763,9 @@ class Shard:
             )
         if self.in_memory or force or int(np.prod(hshape)) == 0:
             return np.load(p, allow_pickle=False)
-        return np.load(p, mmap_mode="r", allow_pickle=False)
+        # A plain ndarray view of the map: np.memmap's __getitem__ costs ~3 us per call, which
+        # adds up over the per-row slices of `decode_keyframe`.
+        return np.load(p, mmap_mode="r", allow_pickle=False).view(np.ndarray)
 
     @property
     def nbytes(self) -> int:
@@ -771,23 +773,33 @@ class Shard:
         return int(self.entry["stored_bytes"])
 
     def observations(
-        self, rows: np.ndarray, keys: Sequence[str] | None = None
+        self,
+        rows: np.ndarray,
+        keys: Sequence[str] | None = None,
+        out: Mapping[str, np.ndarray] | None = None,
     ) -> dict[str, np.ndarray]:
-        """Decode observation ``rows`` (shard-local row indices, any order) of ``keys``."""
+        """Decode observation ``rows`` (shard-local row indices, any order) of ``keys``.
+
+        Args:
+            rows: shard-local observation rows.
+            keys: observation keys (default: the shard's).
+            out: optional preallocated C-contiguous ``[len(rows), ...]`` arrays to decode into.
+        """
         rows = np.asarray(rows, dtype=np.int64)
-        out = {}
+        n = rows.shape[0]
+        res = {}
         for k in keys if keys is not None else self.obs_keys:
             s = self.obs_spec[k]
+            dtype = np.dtype(s["dtype"])
+            dst = out[k] if out is not None else np.empty((n, *s["shape"]), dtype)
             codec, data = self._obs[k]
             if codec == "raw":
-                out[k] = data[rows]
+                np.take(data, rows, axis=0, out=dst, mode="clip")
             else:
-                dec = decode_keyframe(rows, *data)
-                dtype = np.dtype(s["dtype"])
-                if dtype == np.bool_:
-                    dec = dec.view(np.bool_)
-                out[k] = dec.reshape(rows.shape[0], *s["shape"])
-        return out
+                flat = dst.reshape(n, -1)
+                decode_keyframe(rows, *data, out=flat.view(np.uint8) if dtype == np.bool_ else flat)
+            res[k] = dst
+        return res
 
     def episode(self, e: int) -> Episode:
         """Read back episode ``e`` of this shard."""

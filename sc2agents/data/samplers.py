@@ -153,18 +153,33 @@ class _Index:
             self.G = _returns_to_go(self.rewards, self.step_start, self.lengths, gamma)
 
     def obs(self, rows: np.ndarray, keys: Sequence[str]) -> dict[str, np.ndarray]:
-        """Decode global observation rows."""
+        """Decode global observation rows.
+
+        Rows of one shard that form contiguous runs (sorted batches, see `Sampler.sample`) are
+        decoded straight into slices of the output; other rows go through a permutation.
+        """
         if len(self.shards) == 1:
             return self.shards[0].observations(rows, keys)
         sid = np.searchsorted(self.obs_off, rows, side="right") - 1
-        out: dict[str, np.ndarray] = {}
-        for s in np.unique(sid):
-            m = sid == s
-            dec = self.shards[s].observations(rows[m] - self.obs_off[s], keys)
-            for k, v in dec.items():
-                if k not in out:
-                    out[k] = np.empty((rows.shape[0], *v.shape[1:]), v.dtype)
-                out[k][m] = v
+        shard0 = self.shards[0]
+        out = {
+            k: np.empty((rows.shape[0], *shard0.obs_spec[k]["shape"]), shard0.obs_spec[k]["dtype"])
+            for k in keys
+        }
+        # Runs of equal shard id; a sorted batch has at most a few (obs, next obs, goals).
+        cuts = np.flatnonzero(np.diff(sid)) + 1
+        if len(cuts) + 1 <= 4 * len(self.shards):
+            bounds = [0, *cuts.tolist(), rows.shape[0]]
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+                s = int(sid[a])
+                self.shards[s].observations(
+                    rows[a:b] - self.obs_off[s], keys, out={k: v[a:b] for k, v in out.items()}
+                )
+            return out
+        order = np.argsort(sid, kind="stable")
+        srt = self.obs(rows[order], keys)
+        for k in keys:
+            out[k][order] = srt[k]
         return out
 
     def actions(self, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -272,7 +287,8 @@ class Sampler:
         """Draw ``batch_size`` steps uniformly and build their `Batch`."""
         self._refresh()
         assert self._index is not None
-        idx = self.rng.integers(0, self._index.num_steps, size=batch_size, dtype=np.int64)
+        # Sorted: rows of one shard are contiguous (decoded in place) and reads are in file order.
+        idx = np.sort(self.rng.integers(0, self._index.num_steps, size=batch_size, dtype=np.int64))
         batch = self.batch_at(idx)
         if self._stream is not None:
             self._stream.tick(batch_size)

@@ -105,7 +105,7 @@ def test_round_trip_and_manifest(tmp_path, episodes):
     assert m["keys"]["observations"]["minimap"]["codec"] == "keyframe"
     assert m["keys"]["observations"]["player"]["codec"] == "raw"
     # Memory-mapped .npy files, one per key per shard.
-    assert isinstance(ds.shards[0]._obs["minimap"][1][3], np.memmap)
+    assert isinstance(ds.shards[0]._obs["minimap"][1][3].base, np.memmap)
     assert np.load(tmp_path / "shard_00000" / "rewards.npy", mmap_mode="r").shape == (113,)
     ds.verify(progress=False)
 
