@@ -763,8 +763,9 @@ def _decode_with_s2protocol(path: str, load_game_events: bool) -> DecodedReplay:
         if ev in ("SUnitBornEvent", "SUnitInitEvent"):
             tag = e["m_unitTagIndex"] << 18 | e["m_unitTagRecycle"]
             alive_by_index[e["m_unitTagIndex"]] = tag
-            rows.append((BORN if ev == "SUnitBornEvent" else INIT, loop, tag,
-                         types(e["m_unitTypeName"].decode()), e["m_controlPlayerId"], e["m_x"], e["m_y"]))  # fmt: skip
+            kind = BORN if ev == "SUnitBornEvent" else INIT
+            name = types(e["m_unitTypeName"].decode())
+            rows.append((kind, loop, tag, name, e["m_controlPlayerId"], e["m_x"], e["m_y"]))
         elif ev == "SUnitDiedEvent":
             tag = e["m_unitTagIndex"] << 18 | e["m_unitTagRecycle"]
             killer = e.get("m_killerPlayerId")
@@ -845,8 +846,11 @@ def _decode_with_s2protocol(path: str, load_game_events: bool) -> DecodedReplay:
                 target, ttag = 2, tu["m_tag"]
                 x, y = tu["m_snapshotPoint"]["x"] / 4096.0, tu["m_snapshotPoint"]["y"] / 4096.0
             flags = e.get("m_cmdFlags", 0) if not update else 0
-            cmd_rows.append((loop, pid_, ability, -1, 0 if abil is None else abil["m_abilCmdIndex"],
-                             target, x, y, ttag, bool(flags & 2), bool(flags & 0x10000), update))  # fmt: skip
+            cmd_index = 0 if abil is None else abil["m_abilCmdIndex"]
+            queued, minimap = bool(flags & 2), bool(flags & 0x10000)
+            cmd_rows.append(
+                (loop, pid_, ability, -1, cmd_index, target, x, y, ttag, queued, minimap, update)
+            )
         elif ev == "SCameraUpdateEvent" and e.get("m_target"):
             cam_rows.append((loop, pid_, e["m_target"]["x"] / 256.0, e["m_target"]["y"] / 256.0))
         elif ev == "SSelectionDeltaEvent":

@@ -1,0 +1,888 @@
+"""Binary-free conversion of a 1v1 replay into two `Episode`s (one per player's point of view).
+
+`convert_replay(path, cfg)` decodes the replay (`replay_decode.decode_replay`) and samples the game
+every ``cfg.step_mul`` game loops. Step ``k`` observes loop ``min(k * step_mul, L)``, with ``L`` the
+game length (capped at ``cfg.max_game_loops``), so an episode has ``T = ceil(L / step_mul)`` steps
+and ``T + 1`` observations.
+
+**Observations** (storage form of `sc2agents.envs.features`, minimap only):
+
+* ``minimap`` uint8 ``[T+1, 10, M, M]`` in `features.storage_channels(MINIMAP_LAYERS)` order, filled
+  from tracker events where the events allow it: ``player_relative`` (1 self, 3 neutral, 4 enemy),
+  ``player_id`` (1/2, neutral 16), ``camera`` (the player's camera rectangle, ``camera_width``
+  world units wide as in PySC2), ``selected`` (the player's reconstructed selection). Channels that
+  events cannot give -- ``height_map``, ``visibility_map``, ``creep``, ``alerts``, ``pathable``,
+  ``buildable`` -- are **left zero, not faked**, and listed in ``info["absent_layers"]``.
+* ``minimap_unit_type`` uint16 ``[T+1, M, M]``: dense `features.UNIT_TYPE_VOCAB` index of the unit
+  drawn in each cell (tracker type names -> PySC2 unit ids -> dense index).
+* ``player`` float32 ``[T+1, 11]`` (`features.PLAYER_FIELDS`): minerals, vespene, food used/cap from
+  the last PlayerStats event (every 160 loops); ``food_workers`` = active workers,
+  ``food_army`` = food used - workers; ``army_count``, ``warp_gate_count``, ``larva_count`` counted
+  from the tracked units; ``idle_worker_count`` is unknown (0).
+* ``unit_counts`` uint16 ``[T+1, U]``: the player's own live units per dense unit type
+  (`features.UNIT_TYPE_VOCAB`, ``U = len(UNIT_TYPE_VOCAB)``; column 0 counts unknown types).
+  Stored as
+  uint16 (counts never reach 65535) to keep storage small; cast to float for a network.
+
+Positions are cells from birth/init/death events and the periodic (240-loop) position snapshots of
+units that recently fought; between snapshots a unit is drawn where it was last seen (the replay
+holds nothing better). The minimap maps the whole map (``map_size`` from initData; PySC2 maps the
+playable area, which is not in the replay) onto ``M x M`` pixels, ``y`` flipped like PySC2.
+
+**Fog of war** (``cfg.fog``): ``"approx"`` (default) hides enemy units that are not within
+``sight_radius`` cells of one of the player's own units at that step (computed on a coarse grid);
+``"none"`` shows every unit, like an observer. Default reasoning: a learned policy acts under fog
+in the real game, so training on observer views leaks information it will never have at test time
+(enemy tech, army composition). The approximation ignores high ground, detection, scans and
+buildings' remembered snapshots; it errs both ways, but removes most of the leakage. Neutral units
+(minerals, geysers, rocks) are always shown, as the real minimap does from the start.
+
+**Actions** (``function`` int16 ``[T]``, ``args`` int32 ``[T, 13]``, `features.encode_action`
+layout): per step the first player command in the step's window (commands > control-group hotkeys >
+selections > camera moves), else ``no_op``. Commands go ability -> PySC2 function: the sc2reader
+command name is matched against PySC2 function names (``pysc2_evolved.lib.actions``, whose ability
+ids are the s2client-proto stable ids), with an alias table for names that differ, and the general
+ability chosen (PySC2's ``hide_specific_actions`` default). Point/unit targets become ``screen``
+coordinates relative to the camera (PySC2's ``camera_width_world_units``) or ``minimap`` ones when
+the command was issued on the minimap or its target lies off screen (and the function has a
+minimap form; otherwise the point is clipped to the screen edge and counted). Re-targeting updates
+repeat the previous command. Hotkeys map to ``select_control_group``, selections to
+``select_point``/``select_rect`` around the selected units' last known positions, camera moves to
+``move_camera``. ``info["action_stats"]`` counts what was mapped, unmapped and dropped.
+
+**Reward and end**: 0 everywhere except the last step: +1 win, -1 loss, 0 tie. The last step is a
+terminal when the game ended with a result, a truncation otherwise (no result recorded, or the game
+was cut at ``max_game_loops``).
+
+Speed: everything after the decode is vectorised over units x steps (segment expansion with
+``np.repeat``, fancy-index writes); Python loops run over player events only (selections, hotkeys).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import os
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from sc2agents.data import replay_decode as rd
+from sc2agents.data.episodes import Episode
+from sc2agents.envs import features
+
+__all__ = [
+    "ABSENT_LAYERS",
+    "ConvertConfig",
+    "ability_to_function",
+    "convert_decoded",
+    "convert_replay",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class ConvertConfig:
+    """Replay conversion options (picklable; passed to workers)."""
+
+    step_mul: int = 8  # game loops per step (PySC2's default)
+    minimap_size: int = 64  # M: minimap side in pixels
+    screen_size: int = 64  # side of the screen grid that screen-targeted actions index
+    fog: Literal["none", "approx"] = "approx"  # see the module docstring
+    sight_radius: float = 11.0  # cells, for fog="approx"
+    camera_width: float = 24.0  # world units the screen spans (PySC2 camera_width_world_units)
+    include_vs_ai: bool = False  # keep games against the built-in AI
+    min_game_loops: int = 1344  # skip games shorter than this (1 minute on "faster")
+    max_game_loops: int = 40320  # cut longer games here (30 minutes on "faster"): truncation
+    hide_specific_actions: bool = True  # map to general abilities (PySC2's default)
+
+    def __post_init__(self) -> None:
+        if self.step_mul < 1 or self.minimap_size < 8 or self.screen_size < 8:
+            raise ValueError(f"ConvertConfig: bad sizes {self}")
+        if self.fog not in ("none", "approx"):
+            raise ValueError(f"ConvertConfig: fog must be 'none' or 'approx', got {self.fog!r}")
+
+
+_CHANNELS = features.storage_channels(features.MINIMAP_LAYERS)
+_CH = {s.name: i for i, s in enumerate(_CHANNELS)}
+ABSENT_LAYERS: tuple[str, ...] = (
+    "height_map", "visibility_map", "creep", "alerts", "pathable", "buildable",
+)  # fmt: skip
+"""Minimap channels a replay cannot give without the map file / game binary: left zero."""
+_ARG = {name: i for i, name in enumerate(features.ARG_TYPES)}
+_FN = features.FUNCTION_IDS
+_NO_OP, _MOVE_CAMERA = _FN["no_op"], _FN["move_camera"]
+_SELECT_POINT, _SELECT_RECT, _SELECT_CG = (
+    _FN["select_point"],
+    _FN["select_rect"],
+    _FN["select_control_group"],
+)
+# SControlGroupUpdateEvent update -> PySC2 ControlGroupAct (3 = delete has no PySC2 equivalent).
+_CG_ACT = {0: 1, 1: 2, 2: 0, 4: 3, 5: 4}
+_NEUTRAL = 16
+_NUM_UNIT_TYPES = len(features.UNIT_TYPE_VOCAB)
+
+
+# --------------------------------------------------------------------------------------------
+# Unit names -> ids and categories
+# --------------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _unit_ids() -> dict[str, int]:
+    from pysc2_evolved.lib import units as sc2_units
+
+    out: dict[str, int] = {}
+    for race in (sc2_units.Neutral, sc2_units.Protoss, sc2_units.Terran, sc2_units.Zerg):
+        for u in race:
+            out.setdefault(u.name, int(u))
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _unit_categories() -> dict[str, tuple[bool, bool, bool]]:
+    """lower-case name -> (is_worker, is_army, is_building) from sc2reader's unit table."""
+    from sc2reader.data import unit_lookup
+
+    out = {}
+    for race in unit_lookup.values():
+        for name, d in race.items():
+            out[name] = (
+                bool(d.get("is_worker")),
+                bool(d.get("is_army")),
+                bool(d.get("is_building")),
+            )
+    return out
+
+
+def _type_tables(names: Sequence[str]) -> dict[str, np.ndarray]:
+    ids, cats = _unit_ids(), _unit_categories()
+    raw = np.array([ids.get(n, 0) for n in names] + [0], dtype=np.int64)
+    cat = np.array([cats.get(n.lower(), (False, False, False)) for n in names] + [(0, 0, 0)], bool)
+    return {
+        "dense": features.unit_type_index(raw).astype(np.int64),
+        "worker": cat[:, 0],
+        "army": cat[:, 1] & ~np.isin(np.array(list(names) + [""]), ["Larva", "Egg"]),
+        "warpgate": np.array([n == "WarpGate" for n in names] + [False]),
+        "larva": np.array([n == "Larva" for n in names] + [False]),
+        "known": raw > 0,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Abilities -> PySC2 functions
+# --------------------------------------------------------------------------------------------
+# sc2reader command name -> PySC2 function stem, where the generic rules below do not find it.
+_ALIASES = {
+    "RightClick": "Smart", "Gather": "Harvest_Gather", "ReturnCargo": "Harvest_Return",
+    "SpawnLarva": "Effect_InjectLarva", "ScannerSweep": "Effect_Scan", "UseStimpack": "Effect_Stim",
+    "SiegeMode": "Morph_SiegeMode", "TankMode": "Morph_Unsiege",
+    "CreepTumor": "Build_CreepTumor_Queen", "BuildCreepTumor": "Build_CreepTumor_Tumor",
+    "MedivacSpeedBoost": "Effect_MedivacIgniteAfterburners",
+    "QueenTransfusion": "Effect_Transfusion", "UnloadTargetMedivac": "UnloadAllAt_Medivac",
+    "UnloadTargetWarpPrism": "UnloadAllAt_WarpPrism",
+    "UnloadTargetOverlord": "UnloadAllAt_Overlord",
+    "LowerSupplyDepot": "Morph_SupplyDepot_Lower", "RaiseSupplyDepot": "Morph_SupplyDepot_Raise",
+    "LiberatorAGTarget": "Morph_LiberatorAGMode", "LiberatorAATarget": "Morph_LiberatorAAMode",
+    "PsionicStorm": "Effect_PsiStorm", "AdeptPhaseShift": "Effect_AdeptPhaseShift",
+    "ChronoBoostEnergyCost": "Effect_ChronoBoostEnergyCost", "ScanMove": "Scan_Move",
+    "BurrowWidowMine": "BurrowDown_WidowMine", "UnburrowWidowMine": "BurrowUp_WidowMine",
+    "SetRallyPoint": "Rally_Building", "SetWorkerRally": "Rally_Workers",
+    "SetUnitRally": "Rally_Units", "CancelLast": "Cancel_Last", "CancelBuilding": "Cancel",
+    "Blink": "Effect_Blink", "EMPRound": "Effect_EMP", "Consume": "Effect_ViperConsume",
+    "TrainViking": "Train_VikingFighter", "RootSporeCrawler": "Morph_SporeCrawlerRoot",
+    "UprootSporeCrawler": "Morph_SporeCrawlerUproot", "RootSpineCrawler": "Morph_SpineCrawlerRoot",
+    "UprootSpineCrawler": "Morph_SpineCrawlerUproot", "SCVRepair": "Effect_Repair",
+    "RavagerCorrosiveBile": "Effect_CorrosiveBile",
+    "OverseerMorphtoOverseerSiegeMode": "Morph_OversightMode",
+    "OverseerSiegeModeMorphtoOverseer": "Morph_OverseerMode",
+    "ObserverMorphtoObserverSiege": "Morph_SurveillanceMode",
+    "ObserverSiegeMorphtoObserver": "Morph_ObserverMode",
+    "PurificationNovaTargeted": "Effect_PurificationNova", "GravitonBeam": "Effect_GravitonBeam",
+    "PhasingMode": "Morph_WarpPrismPhasingMode", "TransportMode": "Morph_WarpPrismTransportMode",
+    "Revelation": "Effect_OracleRevelation", "ArchonWarpSelection": "Morph_Archon",
+    "BuildAutoTurret": "Effect_AutoTurret", "LoadTarget": "Load", "TrainBaneling": "Train_Baneling",
+    "MorphToBaneling": "Train_Baneling", "BuildBattleHellion": "Train_Hellbat",
+    "DarkTemplarBlink": "Effect_ShadowStride", "ChannelSnipe": "Effect_GhostSnipe",
+    "EvolveMetabolicBoost": "Research_ZerglingMetabolicBoost",
+    "OracleWeapon": "Behavior_PulsarBeamOn", "OracleWeaponOff": "Behavior_PulsarBeamOff",
+    "ExtraSupplies": "Effect_SupplyDrop", "SpawnChangeling": "Effect_SpawnChangeling",
+    "CalldownMULE": "Effect_CalldownMULE", "HoldPosition": "HoldPosition", "Stop": "Stop",
+    "Attack": "Attack", "Move": "Move", "Patrol": "Patrol",
+}  # fmt: skip
+_REWRITES = (
+    ("Morph", "Train_"), ("Build", "Train_"), ("WarpIn", "TrainWarp_"), ("Upgrade", "Research_"),
+    ("Evolve", "Research_"), ("Research", "Research_"), ("Burrow", "BurrowDown_"),
+    ("Unburrow", "BurrowUp_"), ("Use", "Effect_"), ("Calldown", "Effect_Calldown"),
+    ("UpgradeTo", "Morph_"), ("MorphTo", "Morph_"), ("Hallucinate", "Hallucination_"),
+    ("Lift", "Lift_"), ("Land", "Land_"), ("Cancel", "Cancel_"),
+)  # fmt: skip
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", s.lower())
+
+
+@functools.lru_cache(maxsize=2)
+def _function_index(hide_specific: bool) -> tuple[dict[str, set[int]], dict[int, dict[str, int]]]:
+    """(normalised stem -> ability ids, ability id -> {quick/screen/minimap: function id})."""
+    stems: dict[str, set[int]] = {}
+    by_ability: dict[int, dict[str, int]] = {}
+    for f in features.FUNCTIONS:
+        if f.ability_id == 0:
+            continue
+        aid = (f.general_id or f.ability_id) if hide_specific else f.ability_id
+        stem = re.sub(r"_(quick|screen|minimap|autocast)$", "", f.name)
+        stems.setdefault(_norm(stem), set()).add(aid)
+        kind = f.name.rsplit("_", 1)[-1]
+        if kind in ("quick", "screen", "minimap") and (f.general_id == 0 or not hide_specific):
+            by_ability.setdefault(aid, {}).setdefault(kind, int(f.id))
+    return stems, by_ability
+
+
+@functools.lru_cache(maxsize=4096)
+def ability_to_function(name: str, cabil: str = "", hide_specific: bool = True) -> dict[str, int]:
+    """PySC2 function ids ``{"quick"|"screen"|"minimap": id}`` for an sc2reader command name.
+
+    Args:
+        name: sc2reader command name (``TrainSCV``, ``Attack``, ``RightClick`` ...).
+        cabil: the CAbil catalog name when known (disambiguates warp-gate trains).
+        hide_specific: map to the general ability (``Attack`` for ``Attack_Attack``), as PySC2.
+
+    Returns:
+        The available forms; empty when the command has no PySC2 function.
+    """
+    stems, by_ability = _function_index(hide_specific)
+
+    def lookup(stem: str) -> dict[str, int] | None:
+        ids = stems.get(_norm(stem))
+        if ids and len(ids) == 1:
+            return by_ability.get(next(iter(ids)))
+        return None
+
+    if cabil == "WarpGateTrain" and name.startswith("Train"):
+        name = "WarpIn" + name[len("Train") :]
+    candidates = []
+    if name in _ALIASES:
+        candidates.append(_ALIASES[name])
+    candidates.append(name)
+    base = re.sub(r"(Level)?\d+$", "", name)
+    for src in dict.fromkeys((name, base)):
+        for prefix, repl in _REWRITES:
+            if src.startswith(prefix):
+                rest = src[len(prefix) :]
+                candidates.append(repl + rest)
+                if repl == "Research_":
+                    candidates += [repl + race + rest for race in ("Protoss", "Terran", "Zerg")]
+    for stem in candidates:
+        fns = lookup(stem)
+        if fns:
+            return dict(fns)
+    return {}
+
+
+# --------------------------------------------------------------------------------------------
+# Geometry helpers
+# --------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _Geometry:
+    map_w: int
+    map_h: int
+    size: int  # minimap pixels
+
+    @property
+    def scale(self) -> float:
+        return self.size / max(self.map_w, self.map_h)
+
+    def to_px(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s = self.scale
+        px = np.clip(np.floor(np.asarray(x, np.float64) * s), 0, self.size - 1).astype(np.int64)
+        py = np.clip(np.floor((self.map_h - np.asarray(y, np.float64)) * s), 0, self.size - 1)
+        return px, py.astype(np.int64)
+
+
+def _ceil_div(a: np.ndarray, b: int) -> np.ndarray:
+    return -((-a) // b)
+
+
+def _expand(k0: np.ndarray, k1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows with step ranges ``[k0, k1)``: (row index, step) of every covered step."""
+    n = np.maximum(k1 - k0, 0)
+    total = int(n.sum())
+    rows = np.repeat(np.arange(len(n)), n)
+    starts = np.cumsum(n) - n
+    steps = np.arange(total, dtype=np.int64) - np.repeat(starts - k0, n)
+    return rows, steps
+
+
+def _ffill_index(valid: np.ndarray, group_start: np.ndarray) -> np.ndarray:
+    idx = np.where(valid | group_start, np.arange(len(valid)), 0)
+    return np.maximum.accumulate(idx) if len(idx) else idx
+
+
+# --------------------------------------------------------------------------------------------
+# Unit segments (state between two tracker events of a unit)
+# --------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _Segments:
+    tag: np.ndarray
+    type_idx: np.ndarray
+    owner: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+
+
+def _unit_segments(units: rd.UnitEvents, horizon: int) -> _Segments:
+    n = len(units)
+    order = np.lexsort((np.arange(n), units.loop, units.tag))
+    kind, tag, loop = units.kind[order], units.tag[order], units.loop[order].astype(np.int64)
+    gstart = np.ones(n, bool)
+    gstart[1:] = tag[1:] != tag[:-1]
+    gend = np.ones(n, bool)
+    gend[:-1] = gstart[1:]
+    is_state = (kind == rd.BORN) | (kind == rd.INIT)
+    typ_raw = units.unit_type[order].astype(np.int64)
+    typ = np.where(gstart & (typ_raw < 0), -1, typ_raw)[_ffill_index(typ_raw >= 0, gstart)]
+    own_raw = np.where(is_state | (kind == rd.OWNER), units.owner[order], -1).astype(np.int64)
+    own = own_raw[_ffill_index(own_raw >= 0, gstart)]
+    has_pos = is_state | (kind == rd.POSITION)
+    xr = np.where(has_pos, units.x[order], -1).astype(np.int64)
+    yr = np.where(has_pos, units.y[order], -1).astype(np.int64)
+    pidx = _ffill_index(xr >= 0, gstart)
+    x, y = xr[pidx], yr[pidx]
+    end = np.empty(n, np.int64)
+    end[:-1] = loop[1:]
+    end[gend] = horizon
+    keep = (kind != rd.DIED) & (typ >= 0) & (own >= 0) & (x >= 0) & (end > loop)
+    return _Segments(tag[keep], typ[keep], own[keep], x[keep], y[keep], loop[keep], end[keep])
+
+
+# --------------------------------------------------------------------------------------------
+# Selection reconstruction (approximate; see module docstring)
+# --------------------------------------------------------------------------------------------
+def _deselect(sel: list[int], kind: str, data: Any) -> list[int]:
+    if kind == "None" or data is None:
+        return sel
+    if kind == "Mask":
+        bits = (
+            list(data)
+            if not isinstance(data, int)
+            else [bool(data >> i & 1) for i in range(len(sel))]
+        )
+        return [u for i, u in enumerate(sel) if not (i < len(bits) and bits[i])]
+    if kind == "OneIndices":
+        drop = set(data)
+        return [u for i, u in enumerate(sel) if i not in drop]
+    if kind == "ZeroIndices":
+        return [sel[i] for i in data if i < len(sel)]
+    return sel
+
+
+def _selection_states(
+    rep: rd.DecodedReplay, pid: int
+) -> tuple[list[int], list[list[int]], list[tuple[int, int, list[int], bool]]]:
+    """Replay selection/hotkey events of one player.
+
+    Returns:
+        (state loops, state tag lists, user selections as (loop, n_removed?, added tags, add_mode)).
+    """
+    cg = rep.control_groups
+    events: list[tuple[int, int, Any]] = [
+        (s.loop, 1, s) for s in rep.selections if s.player_id == pid
+    ]
+    m = cg.player == pid
+    events += [
+        (int(lp), 0, (int(g), int(u)))
+        for lp, g, u in zip(cg.loop[m], cg.group[m], cg.update[m], strict=True)
+    ]
+    events.sort(key=lambda e: (e[0], e[1]))
+    groups: list[list[int]] = [[] for _ in range(11)]
+    loops: list[int] = [0]
+    states: list[list[int]] = [[]]
+    user: list[tuple[int, int, list[int], bool]] = []
+    for loop, is_sel, ev in events:
+        if is_sel:
+            g = ev.control_group if 0 <= ev.control_group <= 10 else 10
+            before = groups[g]
+            kept = _deselect(before, ev.remove_type, ev.remove_data)
+            added = [t for t in ev.add_tags if t not in set(kept)]
+            groups[g] = sorted(kept + added)
+            if g == 10 and ev.add_tags:
+                user.append((loop, len(before) - len(kept), list(ev.add_tags), len(kept) > 0))
+        else:
+            g, upd = ev
+            if not 0 <= g <= 9:
+                continue
+            if upd in (0, 4):
+                groups[g] = list(groups[10])
+            elif upd in (1, 5):
+                groups[g] = sorted(set(groups[g]) | set(groups[10]))
+            elif upd == 2:
+                groups[10] = list(groups[g])
+            elif upd == 3:
+                groups[g] = []
+        if loops[-1] == loop:
+            states[-1] = list(groups[10])
+        else:
+            loops.append(loop)
+            states.append(list(groups[10]))
+    return loops, states, user
+
+
+# --------------------------------------------------------------------------------------------
+# Conversion
+# --------------------------------------------------------------------------------------------
+def convert_replay(path: str | os.PathLike[str], cfg: ConvertConfig | None = None) -> list[Episode]:
+    """Convert one 1v1 replay into two episodes (player 1's and player 2's point of view).
+
+    Raises:
+        ReplayError: the replay is unusable (see `replay_decode.decode_replay`).
+    """
+    cfg = cfg or ConvertConfig()
+    rep = rd.decode_replay(
+        path,
+        require_1v1=True,
+        include_vs_ai=cfg.include_vs_ai,
+        min_game_loops=cfg.min_game_loops,
+    )
+    return convert_decoded(rep, cfg)
+
+
+def convert_decoded(rep: rd.DecodedReplay, cfg: ConvertConfig) -> list[Episode]:
+    """Convert an already decoded 1v1 replay (see `convert_replay`)."""
+    if not rep.is_1v1:
+        raise rd.ReplayError(rep.path, f"not 1v1 ({len(rep.players)} players)")
+    s = cfg.step_mul
+    horizon = min(rep.game_loops, cfg.max_game_loops)
+    cut = rep.game_loops > cfg.max_game_loops
+    T = max(1, math.ceil(horizon / s))
+    geo = _Geometry(rep.map_size[0], rep.map_size[1], cfg.minimap_size)
+    seg = _unit_segments(rep.units, horizon + 1)
+    tt = _type_tables(rep.units.type_names)
+    k0 = np.minimum(_ceil_div(seg.start, s), T + 1)
+    k1 = np.minimum(_ceil_div(seg.end, s), T + 1)
+    px, py = geo.to_px(seg.x, seg.y)
+    cell = py * geo.size + px
+    owner = np.where(seg.owner == 0, _NEUTRAL, seg.owner)
+    dense = tt["dense"][seg.type_idx]
+    grids = _unit_grids(k0, k1, cell, owner, dense, T, geo.size)
+    segs = {"k0": k0, "k1": k1, "cell": cell, "owner": owner, "dense": dense, "typ": seg.type_idx}
+    pos_index = _PositionIndex(seg)
+    return [_episode_for(rep, cfg, p.player_id, T, horizon, cut, geo, tt, segs, grids, pos_index)
+            for p in rep.players]  # fmt: skip
+
+
+def _unit_grids(
+    k0: np.ndarray, k1: np.ndarray, cell: np.ndarray, owner: np.ndarray, dense: np.ndarray,
+    T: int, M: int,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Owner id and dense unit type drawn in every cell at every step: ``[T+1, M*M]`` each.
+
+    Neutral units (minerals, geysers, rocks) change a few dozen times per game, so they are painted
+    once per distinct neutral frame and broadcast to the steps (a row gather). Players' units are
+    drawn on top: their (segment, step) pairs are put in step-major order with a stable radix sort
+    so that the scatter writes stay within one frame (~5x faster than segment-major writes into a
+    100+ MB array).
+    """
+    plane = M * M
+    neu = owner == _NEUTRAL
+    bounds = np.unique(np.concatenate([[0], k0[neu], k1[neu]]))
+    bounds = bounds[bounds <= T]
+    fk0, fk1 = np.searchsorted(bounds, k0[neu]), np.searchsorted(bounds, k1[neu])
+    rows, frame = _expand(fk0, fk1)
+    frame_owner = np.zeros((len(bounds), plane), np.uint8)
+    frame_type = np.zeros((len(bounds), plane), np.uint16)
+    frame_owner[frame, cell[neu][rows]] = _NEUTRAL
+    frame_type[frame, cell[neu][rows]] = dense[neu][rows]
+    frame_of_step = np.searchsorted(bounds, np.arange(T + 1), side="right") - 1
+    owner_grid = frame_owner[frame_of_step]
+    type_grid = frame_type[frame_of_step]
+    pl = np.flatnonzero(~neu)
+    rows, steps = _expand(k0[pl], k1[pl])
+    rows = pl[rows]
+    so = np.argsort(steps.astype(np.uint16 if T < 65535 else np.uint32), kind="stable")
+    rows, steps = rows[so], steps[so]
+    flat = steps * plane + cell[rows]
+    owner_grid.reshape(-1)[flat] = owner[rows]
+    type_grid.reshape(-1)[flat] = dense[rows]
+    return owner_grid, type_grid
+
+
+def _step_counts(k0: np.ndarray, k1: np.ndarray, col: np.ndarray, T: int, n: int) -> np.ndarray:
+    """``[T+1, n]`` number of rows alive at each step per column (difference array + cumsum)."""
+    delta = np.zeros((T + 2) * n, np.int32)
+    np.add.at(delta, k0 * n + col, 1)
+    np.add.at(delta, k1 * n + col, -1)
+    return delta.reshape(T + 2, n).cumsum(axis=0)[: T + 1]
+
+
+class _PositionIndex:
+    """Last known position of a unit at a loop (vectorised lookup over segments)."""
+
+    def __init__(self, seg: _Segments) -> None:
+        key = (seg.tag << 24) + seg.start
+        order = np.argsort(key, kind="stable")
+        self.key, self.tag = key[order], seg.tag[order]
+        self.x, self.y = seg.x[order], seg.y[order]
+
+    def lookup(
+        self, tags: np.ndarray, loops: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        q = (np.asarray(tags, np.int64) << 24) + np.asarray(loops, np.int64)
+        i = np.searchsorted(self.key, q, side="right") - 1
+        ok = (i >= 0) & (self.tag[np.maximum(i, 0)] == tags)
+        i = np.maximum(i, 0)
+        return self.x[i], self.y[i], ok
+
+
+def _episode_for(
+    rep: rd.DecodedReplay,
+    cfg: ConvertConfig,
+    pid: int,
+    T: int,
+    horizon: int,
+    cut: bool,
+    geo: _Geometry,
+    tt: dict[str, np.ndarray],
+    segs: dict[str, np.ndarray],
+    grids: tuple[np.ndarray, np.ndarray],
+    pos_index: _PositionIndex,
+) -> Episode:
+    M, C = geo.size, len(_CHANNELS)
+    me = rep.player(pid)
+    opp = next(p for p in rep.players if p.player_id != pid)
+    owner_grid, type_grid = grids
+    own = segs["owner"] == pid
+    if cfg.fog == "approx":
+        enemy_at = np.flatnonzero(owner_grid.reshape(-1) == opp.player_id)
+        seen = _vision(segs["k0"][own], segs["k1"][own], segs["cell"][own], T, M,
+                       cfg.sight_radius * geo.scale, enemy_at)  # fmt: skip
+        hidden = enemy_at[~seen]
+        owner_grid, type_grid = owner_grid.copy(), type_grid.copy()
+        owner_grid.reshape(-1)[hidden] = 0
+        type_grid.reshape(-1)[hidden] = 0
+    mm = np.zeros((T + 1, C, M, M), np.uint8)
+    og = owner_grid.reshape(T + 1, M, M)
+    # player_relative by arithmetic on 0/1 masks (a uint8 LUT gather is ~10x slower).
+    rel = (og == pid).view(np.uint8) + (og == opp.player_id).view(np.uint8) * np.uint8(4)
+    rel += (og == _NEUTRAL).view(np.uint8) * np.uint8(3)
+    mm[:, _CH["player_relative"]] = rel
+    mm[:, _CH["player_id"]] = og
+    # Camera rectangle.
+    cam_x, cam_y = _camera_track(rep, pid, T, s=cfg.step_mul, horizon=horizon)
+    half = cfg.camera_width / 2.0
+    x0, y0 = geo.to_px(cam_x - half, cam_y + half)
+    x1, y1 = geo.to_px(cam_x + half, cam_y - half)
+    ar = np.arange(M)
+    cols = (ar[None, :] >= x0[:, None]) & (ar[None, :] <= x1[:, None])
+    rws = (ar[None, :] >= y0[:, None]) & (ar[None, :] <= y1[:, None])
+    mm[:, _CH["camera"]] = rws[:, :, None] & cols[:, None, :]
+    # Selection.
+    sel_loops, sel_states, user_sel = _selection_states(rep, pid)
+    _draw_selected(mm.reshape(-1), sel_loops, sel_states, pos_index, geo, T, cfg.step_mul, C)
+    # Unit counts and the player vector.
+    counts = _step_counts(segs["k0"][own], segs["k1"][own], segs["dense"][own], T, _NUM_UNIT_TYPES)
+    unit_counts = np.clip(counts, 0, 65535).astype(np.uint16)
+
+    def count_of(flag: np.ndarray) -> np.ndarray:
+        m = flag[segs["typ"][own]]
+        c = _step_counts(
+            segs["k0"][own][m], segs["k1"][own][m], np.zeros(int(m.sum()), np.int64), T, 1
+        )
+        return c[:, 0].astype(np.float32)
+
+    player = np.zeros((T + 1, len(features.PLAYER_FIELDS)), np.float32)
+    pf = {n: i for i, n in enumerate(features.PLAYER_FIELDS)}
+    player[:, pf["player_id"]] = pid
+    st = rep.stats
+    sm = st.player == pid
+    if sm.any():
+        sl, sv = st.loop[sm], st.values[sm]
+        obs_loops = np.minimum(np.arange(T + 1) * cfg.step_mul, horizon)
+        i = np.searchsorted(sl, obs_loops, side="right") - 1
+        v = sv[np.maximum(i, 0)] * (i >= 0)[:, None]
+        col = {n: j for j, n in enumerate(rd.STAT_FIELDS)}
+        workers = v[:, col["workers_active_count"]]
+        player[:, pf["minerals"]] = v[:, col["minerals_current"]]
+        player[:, pf["vespene"]] = v[:, col["vespene_current"]]
+        player[:, pf["food_used"]] = v[:, col["food_used"]]
+        player[:, pf["food_cap"]] = v[:, col["food_made"]]
+        player[:, pf["food_workers"]] = workers
+        player[:, pf["food_army"]] = np.maximum(v[:, col["food_used"]] - workers, 0)
+    player[:, pf["army_count"]] = count_of(tt["army"])
+    player[:, pf["warp_gate_count"]] = count_of(tt["warpgate"])
+    player[:, pf["larva_count"]] = count_of(tt["larva"])
+    # Actions.
+    fn, args, stats = _actions(rep, cfg, pid, T, geo, cam_x, cam_y, user_sel, pos_index)
+    # Reward / end.
+    rewards = np.zeros(T, np.float32)
+    terminated = (not cut) and me.result in ("Win", "Loss", "Tie")
+    if terminated:
+        rewards[-1] = {"Win": 1.0, "Loss": -1.0, "Tie": 0.0}[me.result]
+    info = {
+        "source": _source_id(rep.path),
+        "replay": os.path.basename(rep.path),
+        "build": rep.build,
+        "base_build": rep.base_build,
+        "release": rep.release,
+        "map": rep.map_name,
+        "map_size": list(rep.map_size),
+        "player": pid,
+        "player_name": me.name,
+        "race": me.race,
+        "opponent_race": opp.race,
+        "result": me.result,
+        "is_human": me.is_human,
+        "opponent_is_human": opp.is_human,
+        "game_loops": rep.game_loops,
+        "step_mul": cfg.step_mul,
+        "minimap_size": M,
+        "screen_size": cfg.screen_size,
+        "fog": cfg.fog,
+        "absent_layers": list(ABSENT_LAYERS),
+        "unit_counts_vocab": "sc2agents.envs.features.UNIT_TYPE_VOCAB",
+        "minimap_transform": (
+            f"whole map {rep.map_size[0]}x{rep.map_size[1]} cells -> {M}x{M}, y flipped"
+        ),
+        "decoder": rep.decoder,
+        "ability_table": rep.ability_table,
+        "end": "terminal" if terminated else ("time_limit" if cut else "no_result"),
+        "action_stats": stats,
+        "policy": "human" if me.is_human else "built-in AI",
+    }
+    return Episode(
+        observations={
+            "minimap": mm,
+            "minimap_unit_type": type_grid.reshape(T + 1, M, M),
+            "player": player,
+            "unit_counts": unit_counts,
+        },  # fmt: skip
+        actions={"function": fn, "args": args},
+        rewards=rewards,
+        terminated=terminated,
+        truncated=not terminated,
+        info=info,
+    )
+
+
+def _source_id(path: str) -> str:
+    return "replay:" + os.path.basename(path)
+
+
+def _vision(
+    k0: np.ndarray, k1: np.ndarray, cell: np.ndarray, T: int, M: int, radius_px: float,
+    query: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """Approximate vision at flat ``step * M*M + cell`` positions ``query``: bool per query.
+
+    A position is seen when an own unit (rows ``k0, k1, cell``) is within ``radius_px`` (box) of
+    it. Computed on a coarse grid (``M/16`` pixels per block) with a difference array over steps
+    and an integral image for the box dilation: ``fog="approx"`` is coarse by nature.
+    """
+    f = max(1, M // 16)
+    G = -(-M // f)
+    r = max(1, int(math.ceil(radius_px / f)))
+    coarse = (cell // M // f) * G + (cell % M // f)
+    pres = _step_counts(k0, k1, coarse, T, G * G).reshape(T + 1, G, G) > 0
+    pad = np.zeros((T + 1, G + 2 * r + 1, G + 2 * r + 1), np.int32)
+    pad[:, r + 1 : r + 1 + G, r + 1 : r + 1 + G] = pres
+    integ = pad.cumsum(1).cumsum(2)
+    w = 2 * r + 1
+    vis = (integ[:, w:, w:] - integ[:, :-w, w:] - integ[:, w:, :-w] + integ[:, :-w, :-w]) > 0
+    plane = M * M
+    step, c = query // plane, query % plane
+    return vis[step, c // M // f, c % M // f]
+
+
+def _camera_track(
+    rep: rd.DecodedReplay, pid: int, T: int, *, s: int, horizon: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Camera centre (cells) at every observation: last camera event, else the start location."""
+    cam = rep.cameras
+    m = cam.player == pid
+    loops, xs, ys = cam.loop[m], cam.x[m].astype(np.float64), cam.y[m].astype(np.float64)
+    obs_loops = np.minimum(np.arange(T + 1) * s, horizon)
+    u = rep.units
+    first = np.flatnonzero((u.kind == rd.BORN) & (u.owner == pid))
+    x0, y0 = (float(u.x[first[0]]), float(u.y[first[0]])) if len(first) else (
+        rep.map_size[0] / 2, rep.map_size[1] / 2)  # fmt: skip
+    i = np.searchsorted(loops, obs_loops, side="right") - 1
+    cx = np.where(i >= 0, xs[np.maximum(i, 0)] if len(xs) else x0, x0)
+    cy = np.where(i >= 0, ys[np.maximum(i, 0)] if len(ys) else y0, y0)
+    return cx, cy
+
+
+def _draw_selected(
+    flat: np.ndarray, loops: list[int], states: list[list[int]], pos: _PositionIndex,
+    geo: _Geometry, T: int, s: int, C: int,
+) -> None:  # fmt: skip
+    lens = np.array([len(st) for st in states], np.int64)
+    if lens.sum() == 0:
+        return
+    tags = np.fromiter((t for st in states for t in st), np.int64, int(lens.sum()))
+    st_loop = np.repeat(np.asarray(loops, np.int64), lens)
+    nxt = np.asarray(loops[1:] + [T * s + 1], np.int64)
+    st_end = np.repeat(nxt, lens)
+    x, y, ok = pos.lookup(tags, st_loop)
+    px, py = geo.to_px(x, y)
+    k0 = np.minimum(_ceil_div(st_loop, s), T + 1)[ok]
+    k1 = np.minimum(_ceil_div(st_end, s), T + 1)[ok]
+    rows, steps = _expand(k0, k1)
+    M = geo.size
+    cells = (py * M + px)[ok][rows]
+    flat[steps * (C * M * M) + _CH["selected"] * M * M + cells] = 1
+
+
+def _screen_xy(
+    x: np.ndarray, y: np.ndarray, cx: np.ndarray, cy: np.ndarray, cfg: ConvertConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    S = cfg.screen_size
+    sx = np.floor((x - cx) / cfg.camera_width * S + S / 2)
+    sy = np.floor((cy - y) / cfg.camera_width * S + S / 2)
+    inside = (sx >= 0) & (sx < S) & (sy >= 0) & (sy < S)
+    return np.clip(sx, 0, S - 1).astype(np.int64), np.clip(sy, 0, S - 1).astype(np.int64), inside
+
+
+def _first_per_step(loops: np.ndarray, s: int, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """(step, index of the first event in that step) for events before the horizon."""
+    st = loops.astype(np.int64) // s
+    ok = np.flatnonzero(st < T)
+    ust, first = np.unique(st[ok], return_index=True)
+    return ust, ok[first]
+
+
+def _actions(
+    rep: rd.DecodedReplay, cfg: ConvertConfig, pid: int, T: int, geo: _Geometry,
+    cam_x: np.ndarray, cam_y: np.ndarray, user_sel: list[tuple[int, int, list[int], bool]],
+    pos: _PositionIndex,
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:  # fmt: skip
+    s, S, M = cfg.step_mul, cfg.screen_size, geo.size
+    fn = np.zeros(T, np.int16)
+    args = np.full((T, features.NUM_ARG_TYPES), -1, np.int32)
+    stats = {"commands": 0, "commands_mapped": 0, "commands_unmapped": 0, "screen_clipped": 0,
+             "camera": 0, "control_groups": 0, "selections": 0, "steps_with_action": 0,
+             "events_dropped": 0}  # fmt: skip
+    obs_loops_cam = (cam_x, cam_y)
+
+    def cam_at(loops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        k = np.minimum(loops.astype(np.int64) // s, T)
+        return obs_loops_cam[0][k], obs_loops_cam[1][k]
+
+    total_events = 0
+    # 1. Camera moves (lowest priority).
+    cam = rep.cameras
+    m = np.flatnonzero(cam.player == pid)
+    total_events += len(m)
+    if len(m):
+        st, i = _first_per_step(cam.loop[m], s, T)
+        i = m[i]
+        px, py = geo.to_px(cam.x[i], cam.y[i])
+        fn[st] = _MOVE_CAMERA
+        args[st] = -1
+        args[st, _ARG["minimap"]] = py * M + px
+        stats["camera"] = len(st)
+    # 2. Selections (user selections: units were added to the active selection).
+    if user_sel:
+        total_events += len(user_sel)
+        loops = np.array([u[0] for u in user_sel], np.int64)
+        st, idx = _first_per_step(loops, s, T)
+        for k, j in zip(st.tolist(), idx.tolist(), strict=True):
+            loop, _removed, tags, add_mode = user_sel[j]
+            tg = np.asarray(tags, np.int64)
+            x, y, ok = pos.lookup(tg, np.full(len(tg), loop))
+            if not ok.any():
+                continue
+            cx, cy = cam_at(np.array([loop]))
+            sx, sy, _ = _screen_xy(
+                x[ok].astype(np.float64), y[ok].astype(np.float64), cx[0], cy[0], cfg
+            )
+            args[k] = -1
+            if ok.sum() == 1:
+                fn[k] = _SELECT_POINT
+                args[k, _ARG["select_point_act"]] = 1 if add_mode else 0
+                args[k, _ARG["screen"]] = sy[0] * S + sx[0]
+            else:
+                fn[k] = _SELECT_RECT
+                args[k, _ARG["select_add"]] = int(add_mode)
+                args[k, _ARG["screen"]] = sy.min() * S + sx.min()
+                args[k, _ARG["screen2"]] = sy.max() * S + sx.max()
+            stats["selections"] += 1
+    # 3. Control-group hotkeys.
+    cg = rep.control_groups
+    m = np.flatnonzero(
+        (cg.player == pid) & np.isin(cg.update, list(_CG_ACT)) & (cg.group >= 0) & (cg.group <= 9)
+    )
+    total_events += int((cg.player == pid).sum())
+    if len(m):
+        st, i = _first_per_step(cg.loop[m], s, T)
+        i = m[i]
+        fn[st] = _SELECT_CG
+        args[st] = -1
+        args[st, _ARG["control_group_act"]] = np.vectorize(_CG_ACT.get, otypes=[np.int32])(
+            cg.update[i]
+        )
+        args[st, _ARG["control_group_id"]] = cg.group[i]
+        stats["control_groups"] = len(st)
+    # 4. Commands (highest priority).
+    c = rep.commands
+    m = np.flatnonzero(c.player == pid)
+    total_events += len(m)
+    stats["commands"] = len(m)
+    if len(m):
+        ability = c.ability[m].astype(np.int64)
+        # Re-targeting updates repeat the player's previous command.
+        valid = ability >= 0
+        ffi = np.maximum.accumulate(np.where(valid, np.arange(len(m)), -1))
+        ability = np.where(ffi >= 0, ability[np.maximum(ffi, 0)], -1)
+        cabil = c.cabil[m].astype(np.int64)
+        cabil = np.where(ffi >= 0, cabil[np.maximum(ffi, 0)], -1)
+        # Per unique (ability, cabil): the PySC2 function forms.
+        pairs = ability * 100000 + (cabil + 1)
+        uniq, inv = np.unique(pairs, return_inverse=True)
+        quick = np.full(len(uniq), -1, np.int64)
+        screen = np.full(len(uniq), -1, np.int64)
+        minimap = np.full(len(uniq), -1, np.int64)
+        for j, pr in enumerate(uniq.tolist()):
+            if pr < 0:
+                continue
+            a, cb = divmod(pr, 100000)
+            cb -= 1
+            name = c.ability_names[a]
+            cname = c.cabil_names[cb] if 0 <= cb < len(c.cabil_names) else ""
+            forms = ability_to_function(name, cname, cfg.hide_specific_actions)
+            quick[j], screen[j], minimap[j] = (
+                forms.get("quick", -1),
+                forms.get("screen", -1),
+                forms.get("minimap", -1),
+            )
+        q, sc, mi = quick[inv], screen[inv], minimap[inv]
+        target = c.target[m]
+        x, y = c.x[m].astype(np.float64), c.y[m].astype(np.float64)
+        cx, cy = cam_at(c.loop[m])
+        sx, sy, inside = _screen_xy(np.nan_to_num(x), np.nan_to_num(y), cx, cy, cfg)
+        mpx, mpy = geo.to_px(np.nan_to_num(x), np.nan_to_num(y))
+        use_mm = (target > 0) & (mi >= 0) & (c.minimap[m] | ~inside | (sc < 0))
+        use_sc = (target > 0) & (sc >= 0) & ~use_mm
+        use_q = (target == 0) & (q >= 0)
+        mapped = use_mm | use_sc | use_q
+        stats["commands_mapped"] = int(mapped.sum())
+        stats["commands_unmapped"] = int((~mapped).sum())
+        stats["screen_clipped"] = int((use_sc & ~inside).sum())
+        idx = np.flatnonzero(mapped)
+        st, first = _first_per_step(c.loop[m][idx], s, T)
+        j = idx[first]
+        f = np.where(use_mm[j], mi[j], np.where(use_sc[j], sc[j], q[j]))
+        fn[st] = f
+        args[st] = -1
+        args[st, _ARG["queued"]] = c.queued[m][j]
+        sel_sc = use_sc[j]
+        args[st[sel_sc], _ARG["screen"]] = (sy * S + sx)[j][sel_sc]
+        sel_mm = use_mm[j]
+        args[st[sel_mm], _ARG["minimap"]] = (mpy * M + mpx)[j][sel_mm]
+    stats["steps_with_action"] = int((fn != _NO_OP).sum())
+    stats["events_dropped"] = int(total_events - stats["steps_with_action"])
+    # Clear arguments the chosen functions do not take (keeps encode_action's -1 convention).
+    args[~features.FUNCTION_ARG_MASK[fn.astype(np.int64)]] = -1
+    return fn, args, stats
