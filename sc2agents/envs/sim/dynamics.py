@@ -2,7 +2,8 @@
 
 `substep(state, dt, rng, bounds)` advances every game by ``dt`` game loops. The engine calls it
 ``ceil(step_mul / substep_loops)`` times per agent step. All work is vectorised over games and unit
-slots (pairwise quantities are ``[N, k, k]`` over the ``k = state.active_slots`` live columns);
+slots (pairwise quantities are ``[N, k, k]`` over the ``k = state.mobile_slots`` columns that hold
+live non-neutral units);
 the only Python control flow is over phases, never over units.
 
 Mechanics, in the order they happen inside a sub-step:
@@ -47,6 +48,8 @@ CALL_FOR_HELP_RANGE = 6.0
 """Allies within this distance of a unit that is hit are provoked too."""
 _PUSH_WEIGHT = {"hold": 0.1, "attacking": 0.3}
 _INF = np.float32(1e9)
+# Plain ints: comparing an int8 array with an IntEnum member is several times slower.
+_IDLE, _MOVE, _AMOVE, _ATTACK, _HOLD, _PATROL = (int(o) for o in Order)
 
 
 @dataclasses.dataclass
@@ -84,7 +87,7 @@ def substep(
     Returns:
         The sub-step's `Events`.
     """
-    k = st.active_slots
+    k = st.mobile_slots
     n_env = st.num_envs
     if k == 0:
         return Events(np.zeros((n_env, 0), bool), 0)
@@ -115,17 +118,17 @@ def substep(
     enemy = combatant[:, :, None] & combatant[:, None, :] & (owner[:, :, None] != owner[:, None, :])
 
     # --- 1. targeting ---
-    explicit = order == Order.ATTACK_UNIT
+    explicit = order == _ATTACK
     tgt_ok = (target >= 0) & (target < k)
     safe_t = np.where(tgt_ok, target, 0)
     tgt_alive = tgt_ok & np.take_along_axis(alive, safe_t, axis=1)
     # Explicit targets that died: the unit goes idle (SC2 behaviour after killing its target).
     lost = explicit & ~tgt_alive
-    order[lost] = Order.IDLE
+    order[lost] = _IDLE
     explicit &= ~lost
-    auto = has_w & ~explicit & (order != Order.MOVE)
-    scan = np.where(order == Order.HOLD, wrange, tab.acquire[ti])
-    scan = np.where(aggro & (order == Order.IDLE), np.maximum(scan, AGGRO_RANGE), scan)
+    auto = has_w & ~explicit & (order != _MOVE)
+    scan = np.where(order == _HOLD, wrange, tab.acquire[ti])
+    scan = np.where(aggro & (order == _IDLE), np.maximum(scan, AGGRO_RANGE), scan)
     cost = np.where(enemy & (edge <= scan[:, :, None]), edge, _INF)
     cost += np.where(edge <= wrange[:, :, None], 0.0, 100.0).astype(np.float32)
     # Stickiness: keep the current target on near-ties.
@@ -156,10 +159,8 @@ def substep(
 
     # --- 3. movement ---
     speed = tab.speed[ti] * dt
-    point_order = (order == Order.MOVE) | (
-        ((order == Order.ATTACK_MOVE) | (order == Order.PATROL)) & ~has_t
-    )
-    chase = has_t & ~in_range & (order != Order.HOLD)
+    point_order = (order == _MOVE) | (((order == _AMOVE) | (order == _PATROL)) & ~has_t)
+    chase = has_t & ~in_range & (order != _HOLD)
     tx = np.where(chase, np.take_along_axis(x, safe_t, axis=1), st.target_pos[:, :k, 0])
     ty = np.where(chase, np.take_along_axis(y, safe_t, axis=1), st.target_pos[:, :k, 1])
     gx, gy = tx - x, ty - y
@@ -176,14 +177,14 @@ def substep(
         x += ux * stepl
         y += uy * stepl
         arrived = moving & point_order & (gdist <= speed)
-        patrol_arr = arrived & (order == Order.PATROL)
+        patrol_arr = arrived & (order == _PATROL)
         if patrol_arr.any():
             tp = st.target_pos[:, :k]
             op = st.origin_pos[:, :k]
             swap = tp[patrol_arr].copy()
             tp[patrol_arr] = op[patrol_arr]
             op[patrol_arr] = swap
-        order[arrived & ~patrol_arr] = Order.IDLE
+        order[arrived & ~patrol_arr] = _IDLE
 
     # --- deaths ---
     dead = alive & (st.health[:, :k] <= 0) & (owner != NEUTRAL) & (st.health_max[:, :k] > 0)
@@ -263,7 +264,7 @@ def _separate(
         if pair.any():
             mob = np.ones(x.shape, np.float32)
             mob[attacking] = _PUSH_WEIGHT["attacking"]
-            mob[order == Order.HOLD] = _PUSH_WEIGHT["hold"]
+            mob[order == _HOLD] = _PUSH_WEIGHT["hold"]
             share = mob[:, :, None] / (mob[:, :, None] + mob[:, None, :])
             # Coincident units: separate along a fixed per-pair direction.
             same = d < 1e-4

@@ -83,7 +83,7 @@ class SimEngine:
         disable_fog: bool = False,
         action_error: Literal["raise", "warn"] = "raise",
         camera_width: float = 24.0,
-        substep_loops: int = 4,
+        substep_loops: int = 8,
         allow_cheating_layers: bool = False,
     ) -> None:
         self.scenario = get_scenario(scenario) if isinstance(scenario, str) else scenario
@@ -142,6 +142,7 @@ class SimEngine:
         self._sight = [self._sight_stencil(r) for r in units.TABLE.sight]
         self._rendered = [False] * self.num_players
         self._avail: list[np.ndarray | None] = [None] * self.num_players
+        self._visible: list[np.ndarray | None] = [None] * self.num_players
         self.episode_reward = np.zeros((self.num_players, self.num_envs), np.float32)
 
     # ------------------------------------------------------------------ helpers
@@ -163,19 +164,44 @@ class SimEngine:
         np.clip(out[..., 1], y0, y1, out=out[..., 1])
         return out
 
+    def camera_bounds(self) -> tuple[float, float, float, float]:
+        """Box the camera centre stays in: the screen never leaves the playable area.
+
+        As SC2's camera bounds; on single-screen maps it is one point (the camera cannot move).
+        """
+        x0, y0, x1, y1 = self.scenario.playable
+        half = self.camera_width / 2
+        cx0, cx1 = x0 + half, x1 - half
+        cy0, cy1 = y0 + half, y1 - half
+        if cx0 > cx1:
+            cx0 = cx1 = (x0 + x1) / 2
+        if cy0 > cy1:
+            cy0 = cy1 = (y0 + y1) / 2
+        return cx0, cy0, cx1, cy1
+
     def set_camera(self, player: int, env_ids: np.ndarray, centre: np.ndarray) -> None:
-        """Move the camera of ``player`` in the given games (clamped to the playable area)."""
-        self.state.camera[player, env_ids] = self.clamp_to_playable(centre)
-        self.observers[player].mark_camera_dirty(env_ids)
-        self._rendered[player] = False
+        """Move the camera of ``player`` in the given games (kept inside `camera_bounds`)."""
+        env_ids = np.asarray(env_ids)
+        cx0, cy0, cx1, cy1 = self.camera_bounds()
+        c = np.asarray(centre, np.float32).reshape(-1, 2).copy()
+        np.clip(c[:, 0], cx0, cx1, out=c[:, 0])
+        np.clip(c[:, 1], cy0, cy1, out=c[:, 1])
+        moved = (c != self.state.camera[player, env_ids]).any(axis=1)
+        if moved.any():
+            self.state.camera[player, env_ids[moved]] = c[moved]
+            self.observers[player].mark_camera_dirty(env_ids[moved])
+            self._rendered[player] = False
 
     def visible_units(self, player: int) -> np.ndarray:
-        """Bool ``[N, U]`` live units ``player`` can see."""
-        return self.observers[player].visible_units(self.state)
+        """Bool ``[N, U]``: live units ``player`` can see (cached until the state changes)."""
+        if self._visible[player] is None:
+            self._visible[player] = self.observers[player].visible_units(self.state)
+        return self._visible[player]
 
     def _invalidate(self) -> None:
         self._rendered = [False] * self.num_players
         self._avail = [None] * self.num_players
+        self._visible = [None] * self.num_players
 
     def _update_fog(self) -> None:
         if self.fog:
@@ -197,7 +223,7 @@ class SimEngine:
         self.episode_reward[:, ids] = 0
         self.scenario.reset_envs(st, ids, self.rng)
         for p in range(self.num_players):
-            st.camera[p, ids] = self.scenario.camera_start
+            self.set_camera(p, ids, np.broadcast_to(self.scenario.camera_start, (ids.size, 2)))
             self.observers[p].mark_camera_dirty(ids)
             if self.scenario.preselect:
                 st.selected[p, ids] = st.alive[ids] & (st.owner[ids] == p + 1)

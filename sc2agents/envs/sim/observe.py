@@ -123,6 +123,7 @@ class _LayerStack:
             writeable=False,
         )
         self.prev: np.ndarray = np.zeros(0, np.int64)
+        self.drawn: list[int] = []  # channels holding unit pixels at `prev`
 
     def chan(self, c: int) -> np.ndarray:
         return self.flat[c * self.block : (c + 1) * self.block]
@@ -166,6 +167,7 @@ class Observer:
         self.terrain = {k: v.astype(np.int32) for k, v in terrain.items()}
         self._fog = scenario.fog
         self._camera_dirty = np.ones(self.n, bool)
+        self._drawn_camera = np.full((self.n, 2), np.nan, np.float32)
         self._init_minimap_static()
 
     # ------------------------------------------------------------------ static layers
@@ -208,7 +210,13 @@ class Observer:
         if dirty.size == 0:
             return
         self._camera_dirty[:] = False
+        # Only games whose camera differs from what their static layers show.
         cam = st.camera[self.player, dirty]
+        changed = (cam != self._drawn_camera[dirty]).any(axis=1)
+        dirty, cam = dirty[changed], cam[changed]
+        if dirty.size == 0:
+            return
+        self._drawn_camera[dirty] = cam
         cell, ok = self._screen_cells(cam)
         for name in ("height_map", "pathable", "buildable"):
             self.screen.images(_S[name])[dirty] = np.where(ok, self.terrain[name].ravel()[cell], 0)
@@ -221,7 +229,6 @@ class Observer:
         cols = (r[None, :] >= lo[:, 0:1]) & (r[None, :] < hi[:, 0:1])
         box = rows[:, :, None] & cols[:, None, :]
         self.minimap.images(_M["camera"])[dirty] = box
-        self._last_cells = None
 
     def _render_fog(self, st: SimState) -> None:
         vis = st.visibility[self.player]  # [N, H, W]
@@ -250,30 +257,38 @@ class Observer:
         return vis
 
     def _unit_values(self, st: SimState, ni: np.ndarray, ui: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-unit values of the unit layers; None for a layer that is zero for every unit."""
         p1 = self.player + 1
         own = st.owner[ni, ui].astype(np.int32)
         rel = np.where(own == p1, 1, np.where(own == NEUTRAL, 3, 4)).astype(np.int32)
         hp = st.health[ni, ui]
         hpm = st.health_max[ni, ui]
-        sh = st.shield[ni, ui]
-        shm = st.shield_max[ni, ui]
-        en = st.energy[ni, ui]
-
-        def ratio(v: np.ndarray, vmax: np.ndarray) -> np.ndarray:
-            return np.where(vmax > 0, (v / np.maximum(vmax, 1e-6) * 255), 0).astype(np.int32)
-
-        return {
+        vals: dict[str, np.ndarray | None] = {
             "player_id": own,
             "player_relative": rel,
             "unit_type": st.unit_type[ni, ui],
             "selected": st.selected[self.player, ni, ui].astype(np.int32),
             "unit_hit_points": np.ceil(hp).astype(np.int32),
-            "unit_hit_points_ratio": ratio(hp, hpm),
-            "unit_energy": en.astype(np.int32),
-            "unit_energy_ratio": np.zeros_like(own),
-            "unit_shields": np.ceil(sh).astype(np.int32),
-            "unit_shields_ratio": ratio(sh, shm),
+            "unit_hit_points_ratio": (hp / np.maximum(hpm, 1e-6) * 255).astype(np.int32),
+            "unit_energy": None,
+            "unit_energy_ratio": None,
+            "unit_shields": None,
+            "unit_shields_ratio": None,
         }
+        shm = st.shield_max[ni, ui]
+        if shm.any():  # only Protoss units have shields
+            sh = st.shield[ni, ui]
+            vals["unit_shields"] = np.ceil(sh).astype(np.int32)
+            vals["unit_shields_ratio"] = (sh / np.maximum(shm, 1e-6) * 255).astype(np.int32)
+        en = st.energy[ni, ui]
+        if en.any():
+            vals["unit_energy"] = en.astype(np.int32)
+            emax = st.extra.get("energy_max")
+            if emax is not None:
+                vals["unit_energy_ratio"] = (en / np.maximum(emax[ni, ui], 1e-6) * 255).astype(
+                    np.int32
+                )
+        return vals
 
     def _draw(
         self,
@@ -287,37 +302,66 @@ class Observer:
         py: np.ndarray,
         density: bool,
     ) -> None:
-        """Clear last frame's unit pixels and scatter this frame's units into ``names``."""
+        """Clear last frame's unit pixels and scatter this frame's units into ``names``.
+
+        Only the pixels that units cover are touched: the previous frame's pixels of each layer
+        that was drawn are zeroed, then every layer gets one scatter of its per-pixel values.
+        """
         prev = stack.prev
-        for name in names:
-            stack.chan(layer_index[name])[prev] = 0
+        if prev.size and stack.drawn:
+            # One scatter clears every drawn channel: channel c's block starts at c * block.
+            off = np.asarray(stack.drawn, np.int64) * stack.block
+            stack.flat[(off[:, None] + prev[None, :]).ravel()] = 0
+        stack.drawn = []
         ni, ui = np.nonzero(mask)
         if ni.size == 0:
             stack.prev = np.zeros(0, np.int64)
             return
         t = st.type_idx[ni, ui]
-        cx = np.floor(px[ni, ui]).astype(np.int64)
-        cy = np.floor(py[ni, ui]).astype(np.int64)
+        cx = px[ni, ui].astype(np.int64)  # truncation == floor for the on-screen (>= 0) part
+        cy = py[ni, ui].astype(np.int64)
+        cx -= px[ni, ui] < 0
+        cy -= py[ni, ui] < 0
+        size = stack.size
         yy = cy[:, None] + sten.dy[t]
         xx = cx[:, None] + sten.dx[t]
-        size = stack.size
         ok = sten.valid[t] & (yy >= 0) & (yy < size) & (xx >= 0) & (xx < size)
-        flat = np.where(ok, ni[:, None] * (size * size) + yy * size + xx, stack.trash).ravel()
+        flat_all = ni[:, None] * (size * size) + yy * size + xx
+        flat = flat_all[ok]  # only covered on-screen pixels
+        rep = np.nonzero(ok)[0]  # unit (row) of each pixel
         stack.prev = flat
         vals = self._unit_values(st, ni, ui)
-        length = t.size and sten.dy.shape[1]
+        chans, cols = [], []
         for name in names:
             if name == "unit_type" and stack is self.minimap and not self.cheat:
                 continue
-            if name in vals:
-                stack.chan(layer_index[name])[flat] = np.repeat(vals[name], length)
+            v = vals.get(name)
+            if v is None:
+                continue
+            chans.append(layer_index[name])
+            cols.append(v)
+        if chans:
+            # One scatter for all layers: [C, K] values at channel offset + pixel.
+            off = np.asarray(chans, np.int64) * stack.block
+            per_unit = np.stack(cols)  # [C, units]
+            stack.flat[(off[:, None] + flat[None, :]).ravel()] = per_unit[:, rep].ravel()
+            stack.drawn.extend(chans)
         if density:
-            dens = stack.chan(layer_index["unit_density"])
-            np.add.at(dens, flat, 1)
-            aa = stack.chan(layer_index["unit_density_aa"])
-            np.add.at(aa, flat, np.where(ok, sten.aa[t], 0).ravel())
-            dens[stack.trash] = 0
-            aa[stack.trash] = 0
+            # unit_density / unit_density_aa: counts and coverage summed per pixel. A sort-based
+            # segment sum: faster than np.add.at for a few thousand pixels.
+            aa = sten.aa[t][ok]
+            order = np.argsort(flat, kind="stable")
+            fs = flat[order]
+            start = np.ones(fs.size, bool)
+            start[1:] = fs[1:] != fs[:-1]
+            first = np.flatnonzero(start)
+            pix = fs[first]
+            counts = np.diff(np.append(first, fs.size)).astype(np.int32)
+            cov = np.add.reduceat(aa[order], first).astype(np.int32)
+            cd, ca = layer_index["unit_density"], layer_index["unit_density_aa"]
+            both = np.concatenate([pix + cd * stack.block, pix + ca * stack.block])
+            stack.flat[both] = np.concatenate([counts, np.minimum(cov, 255)])
+            stack.drawn += [cd, ca]
 
     def render(self, st: SimState) -> None:
         """Bring the feature layers up to date with the state."""

@@ -254,17 +254,37 @@ class SimSC2Env(environment.Base):
 def _make_viewer(engine: SimEngine) -> Any:
     """The front end's live window (``sc2agents.envs.sim.render``), imported lazily.
 
-    Uses ``render.make_viewer(engine)`` when the module offers it, else a callable drawing
-    ``render.render_rgb`` with matplotlib; returns None (with a log line) when neither works.
+    Uses ``render.make_viewer(engine)`` when the module offers one, else a ``render.LiveViewer``
+    showing ``render.render_rgb`` frames. Returns None, with a warning that says why, when there is
+    no renderer or no display.
     """
     try:
-        from sc2agents.envs.sim import render  # type: ignore[attr-defined]
+        from sc2agents.envs.sim import render
     except ImportError as e:
         logging.warning("SimSC2Env(visualize=True): no renderer available (%s); not drawing", e)
         return None
     if hasattr(render, "make_viewer"):
         return render.make_viewer(engine)
-    if hasattr(render, "render_rgb"):
-        return lambda eng: render.render_rgb(eng, 0, 0)
-    logging.warning("SimSC2Env(visualize=True): sc2agents.envs.sim.render has no viewer")
-    return None
+    if not (hasattr(render, "LiveViewer") and hasattr(render, "render_rgb")):
+        logging.warning("SimSC2Env(visualize=True): sc2agents.envs.sim.render has no live viewer")
+        return None
+    try:
+        window = render.LiveViewer(title=f"sc2agents sim: {engine.scenario.name}")
+    except RuntimeError as e:
+        logging.warning("SimSC2Env(visualize=True): %s", e)
+        return None
+    return _Viewer(window, render.render_rgb)
+
+
+class _Viewer:
+    """Callable drawing one frame of game 0 per observation into a live window."""
+
+    def __init__(self, window: Any, draw: Any) -> None:
+        self._window = window
+        self._draw = draw
+
+    def __call__(self, engine: SimEngine) -> None:
+        self._window.show(self._draw(engine, 0, 0))
+
+    def close(self) -> None:
+        self._window.close()

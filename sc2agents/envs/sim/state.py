@@ -156,6 +156,16 @@ class SimState:
         cols = np.flatnonzero(self.alive.any(axis=0))
         return int(cols[-1]) + 1 if cols.size else 0
 
+    @property
+    def mobile_slots(self) -> int:
+        """One past the highest slot holding a live non-neutral unit over all games.
+
+        Neutral markers (beacon, shards) after it take no part in movement or combat, so the
+        dynamics work on ``[:, :mobile_slots]`` only.
+        """
+        cols = np.flatnonzero((self.alive & (self.owner != NEUTRAL)).any(axis=0))
+        return int(cols[-1]) + 1 if cols.size else 0
+
     def clear_envs(self, env_ids: np.ndarray) -> None:
         """Remove every unit and reset the per-game fields of the given games."""
         e = np.asarray(env_ids)
