@@ -41,6 +41,7 @@ __all__ = [
     "POLICY_LEVELS",
     "SimRolloutConfig",
     "SimTask",
+    "as_config",
     "collect_episodes",
     "plan_tasks",
     "rollout",
@@ -164,17 +165,53 @@ def _make_env(cfg: SimRolloutConfig, num_envs: int, seed: int) -> Any:
     )
 
 
-def rollout(task: SimTask | Mapping[str, Any] | int, cfg: SimRolloutConfig) -> list[Episode]:
+_CFG_ALIASES = {"map": "map_name", "episodes_total": "episodes"}
+
+
+def as_config(cfg: SimRolloutConfig | Mapping[str, Any]) -> SimRolloutConfig:
+    """A `SimRolloutConfig` from itself or a dict (``map`` is accepted for ``map_name``).
+
+    Raises:
+        ValueError: a key that is not a `SimRolloutConfig` field, naming it.
+    """
+    if isinstance(cfg, SimRolloutConfig):
+        return cfg
+    fields = {f.name for f in dataclasses.fields(SimRolloutConfig)}
+    kw: dict[str, Any] = {}
+    for k, v in cfg.items():
+        name = _CFG_ALIASES.get(k, k)
+        if name not in fields:
+            raise ValueError(f"sim rollout config: unknown key {k!r} (known: {sorted(fields)})")
+        if v is not None:
+            kw[name] = tuple(v) if name == "obs_keys" else v
+    return SimRolloutConfig(**kw)
+
+
+def rollout(
+    task: SimTask | Mapping[str, Any] | int, cfg: SimRolloutConfig | Mapping[str, Any]
+) -> list[Episode]:
     """Play one task's episodes with the configured demonstrator (deterministic for the seed).
 
     Args:
-        task: a `SimTask` (from `plan_tasks`), a dict of its fields, or a task index.
-        cfg: the rollout configuration.
+        task: a `SimTask` (from `plan_tasks`), a task index, or a dict with ``index``,
+            ``num_episodes``, ``seed`` and optionally ``map`` / ``policy`` (which override
+            ``cfg``; the form `sc2agents.data.build` sends).
+        cfg: a `SimRolloutConfig` or a dict of its fields (``map`` for ``map_name``).
     """
+    cfg = as_config(cfg)
     if isinstance(task, int):
         task = plan_tasks(cfg)[task]
     elif isinstance(task, Mapping):
-        task = SimTask(**task)
+        over = {}
+        if task.get("map") is not None:
+            over["map_name"] = task["map"]
+        if task.get("policy") is not None:
+            over["policy"] = task["policy"]
+        if over:
+            cfg = dataclasses.replace(cfg, **over)
+        task = SimTask(
+            index=int(task["index"]), num_episodes=int(task["num_episodes"]), seed=int(task["seed"])
+        )
     num_envs = min(cfg.num_envs, task.num_episodes)
     env = _make_env(cfg, num_envs, task.seed)
     try:

@@ -196,3 +196,28 @@ def test_real_simulator_rollout(tmp_path, policy):
     with DatasetWriter(tmp_path) as w:
         w.add_episodes(eps)
     assert open_dataset(tmp_path).num_episodes == 2
+
+
+def test_rollout_accepts_the_build_runner_dicts(monkeypatch):
+    """`sc2agents.data.build` sends plain dicts for the task and the config."""
+    seen = {}
+
+    def fake_env(cfg, num_envs, seed):
+        seen["cfg"] = cfg
+        return CorridorVectorEnv(num_envs)
+
+    monkeypatch.setattr(sim_rollouts, "_make_env", fake_env)
+    monkeypatch.setattr(
+        sim_rollouts, "_make_policies", lambda cfg, seed: {"random": StepRight(0.5)}
+    )
+    task = {"map": "Corridor", "policy": "random", "index": 4, "num_episodes": 1, "seed": 9}
+    cfg = {"step_mul": 4, "screen_size": 32, "minimap_size": 16, "policy": "expert", "map": "X",
+           "seed": 0, "obs_keys": ["minimap", "player"]}  # fmt: skip
+    eps = sim_rollouts.rollout(task, cfg)
+    assert len(eps) == 1 and eps[0].info["seed"] == 9 and eps[0].info["map"] == "Corridor"
+    c = seen["cfg"]
+    assert (c.map_name, c.policy, c.step_mul, c.screen_size, c.minimap_size) == (
+        "Corridor", "random", 4, 32, 16,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="unknown key 'bogus'"):
+        sim_rollouts.as_config({"bogus": 1})
