@@ -6,14 +6,17 @@ The registry key equals the file stem and the Config's ``learner_name``. Every l
 | key | file | paper |
 |---|---|---|
 | ``bc`` | ``bc.py`` | Vinyals et al. 2017 (SC2LE); Mathieu et al. 2023 (AlphaStar Unplugged) |
+| ``dqn`` | ``dqn.py`` | Mnih et al. 2015; van Hasselt et al. 2016 (double); Hessel et al. 2018 |
 """
 
 from __future__ import annotations
 
 from sc2agents.learners.bc import BCConfig, BCLearner
+from sc2agents.learners.dqn import DQNConfig, DQNLearner
 
 LEARNERS: dict[str, type] = {
     "bc": BCLearner,
+    "dqn": DQNLearner,
 }
 
-__all__ = ["LEARNERS", "BCConfig", "BCLearner"]
+__all__ = ["LEARNERS", "BCConfig", "BCLearner", "DQNConfig", "DQNLearner"]

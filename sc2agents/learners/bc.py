@@ -81,10 +81,7 @@ class BCLearner:
     def actor_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Negative log-likelihood of the data action, minus the entropy bonus."""
         obs, act = batch.observations, batch.actions
-        out = self.actor.head(self.actor.encoder(obs), None)
-        out.fn_logits = heads.mask_functions(
-            out.fn_logits, obs.get("available_actions"), include=act["function"]
-        )
+        out = self.actor(obs, include=act["function"])
         logp, parts = heads.log_prob(out, act["function"], act["args"])
         ent = heads.entropy(out)
         loss = -logp.mean() - self.config.entropy_coef * ent.mean()

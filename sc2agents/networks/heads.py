@@ -157,8 +157,14 @@ class PolicyHead(nn.Module):
             else:
                 self.args.append(nn.Linear(vector_dim, n))
 
-    def forward(self, enc: EncoderOutput, available: torch.Tensor | None) -> PolicyOutput:
-        fn = mask_functions(self.fn(enc.vector), available)
+    def forward(
+        self,
+        enc: EncoderOutput,
+        available: torch.Tensor | None,
+        include: torch.Tensor | None = None,
+    ) -> PolicyOutput:
+        """Logits masked by ``available`` plus the ``include`` functions (`mask_functions`)."""
+        fn = mask_functions(self.fn(enc.vector), available, include)
         args = []
         for t, head in zip(features.ARG_TYPES, self.args, strict=True):
             if t in features.SPATIAL_ARG_TYPES:
@@ -456,9 +462,13 @@ class ActorNetwork(nn.Module):
         self.goal_conditioned = goal_conditioned
 
     def forward(
-        self, obs: Mapping[str, torch.Tensor], goal: Mapping[str, torch.Tensor] | None = None
+        self,
+        obs: Mapping[str, torch.Tensor],
+        goal: Mapping[str, torch.Tensor] | None = None,
+        include: torch.Tensor | None = None,
     ) -> PolicyOutput:
-        return self.head(self.encoder(obs, goal), _available(obs))
+        """Policy logits masked by ``obs["available_actions"]`` plus ``include`` (data actions)."""
+        return self.head(self.encoder(obs, goal), _available(obs), include)
 
 
 class QNetwork(nn.Module):

@@ -1,0 +1,125 @@
+"""Factored heads against brute-force enumeration of every full action on a tiny action space."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from sc2agents.envs import features
+from sc2agents.networks import heads, presets, spatial
+from sc2agents.utils.torch_utils import obs_to_torch
+
+SIZE = 2  # 2x2 layers: 4 points per spatial argument, every action enumerable.
+
+
+def _all_actions(available: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    sizes = heads.arg_sizes(SIZE, SIZE)
+    fns, args = [], []
+    for f in np.flatnonzero(available):
+        used = np.flatnonzero(features.FUNCTION_ARG_MASK[f])
+        for combo in itertools.product(*[range(sizes[t]) for t in used]):
+            a = np.full(features.NUM_ARG_TYPES, -1)
+            a[used] = combo
+            fns.append(f)
+            args.append(a)
+    return torch.as_tensor(np.array(fns)), torch.as_tensor(np.array(args))
+
+
+@pytest.fixture(scope="module")
+def setup() -> dict:
+    torch.manual_seed(0)
+    spec = spatial.example_obs_spec(SIZE, SIZE)
+    rng = np.random.default_rng(0)
+    obs_np = spatial.random_storage_obs(spec, 1, rng)
+    avail = np.zeros(features.NUM_FUNCTIONS, bool)
+    # no_op, Move_screen (screen+queued), Move_minimap, select_unit (act + id 500), control group.
+    for name in ("no_op", "Move_screen", "Move_minimap", "select_unit", "select_control_group",
+                 "select_rect", "Attack_screen"):  # fmt: skip
+        avail[features.FUNCTION_IDS[name]] = True
+    obs_np["available_actions"][0] = avail
+    obs = obs_to_torch(obs_np, "cpu")
+    qnet = heads.QNetwork(presets.get("fullyconv_tiny"), spec, SIZE, SIZE)
+    actor = heads.ActorNetwork(presets.get("fullyconv_tiny"), spec, SIZE, SIZE)
+    fns, args = _all_actions(avail)
+    with torch.no_grad():
+        fq = qnet(obs).detach()
+        pol = actor(obs)
+    n = fns.shape[0]
+    big = heads.FactoredQ(fq.q_fn.expand(n, -1), [m.expand(n, -1, -1) for m in fq.feats], fq.emb)
+    q_all = big.action_values(fns, args)
+    big_pol = heads.PolicyOutput(
+        pol.fn_logits.expand(n, -1), [x.expand(n, -1) for x in pol.arg_logits]
+    )
+    logp_all, _ = heads.log_prob(big_pol, fns, args)
+    return dict(obs=obs, fq=fq, pol=pol, fns=fns, args=args, q_all=q_all, logp_all=logp_all)
+
+
+def test_policy_is_normalised_over_full_actions(setup: dict) -> None:
+    assert float(setup["logp_all"].exp().sum()) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_entropy_matches_enumeration(setup: dict) -> None:
+    p = setup["logp_all"].exp()
+    brute = -(p * setup["logp_all"]).sum()
+    assert float(heads.entropy(setup["pol"])[0]) == pytest.approx(float(brute), rel=1e-4)
+
+
+def test_greedy_is_exact_argmax(setup: dict) -> None:
+    fq, q_all = setup["fq"], setup["q_all"]
+    fn, args, q = fq.greedy(setup["obs"]["available_actions"])
+    i = int(q_all.argmax())
+    assert int(fn[0]) == int(setup["fns"][i])
+    assert torch.equal(args[0], setup["args"][i])
+    assert float(q[0]) == pytest.approx(float(q_all.max()), abs=1e-5)
+    assert float(fq.action_values(fn, args)[0]) == pytest.approx(float(q[0]), abs=1e-5)
+
+
+def test_logsumexp_matches_enumeration(setup: dict) -> None:
+    got = setup["fq"].logsumexp(setup["obs"]["available_actions"])
+    assert float(got[0]) == pytest.approx(float(torch.logsumexp(setup["q_all"], 0)), abs=1e-4)
+
+
+def test_expectation_under_policy_matches_enumeration(setup: dict) -> None:
+    got = setup["fq"].expectation(setup["pol"])
+    brute = (setup["logp_all"].exp() * setup["q_all"]).sum()
+    assert float(got[0]) == pytest.approx(float(brute), abs=1e-4)
+
+
+def test_vector_head_contract_matches_enumeration() -> None:
+    torch.manual_seed(1)
+    spec = spatial.example_obs_spec(None, SIZE)
+    obs = obs_to_torch(spatial.random_storage_obs(spec, 1, np.random.default_rng(1)), "cpu")
+    avail = obs["available_actions"][0].numpy()
+    net = heads.QNetwork(presets.get("fullyconv_tiny"), spec, SIZE, SIZE, out_dim=5)
+    psi = torch.randn(1, 5)
+    with torch.no_grad():
+        phi = net(obs)
+        fq = phi.contract(psi)
+    fns, args = _all_actions(avail)
+    n = fns.shape[0]
+    big = heads.FactoredQ(
+        phi.q_fn.expand(n, -1, -1), [m.expand(n, -1, -1) for m in phi.feats], phi.emb
+    )
+    brute = big.action_values(fns, args) @ psi[0]  # phi(s, a) . psi for every action
+    fn, args_star, q = fq.greedy(obs["available_actions"])
+    assert float(q[0]) == pytest.approx(float(brute.max()), abs=1e-4)
+    lse = fq.logsumexp(obs["available_actions"])
+    assert float(lse[0]) == pytest.approx(float(torch.logsumexp(brute, 0)), abs=1e-4)
+
+
+def test_sample_respects_mask_and_arg_slots() -> None:
+    logits = torch.zeros(64, features.NUM_FUNCTIONS)
+    avail = torch.zeros(64, features.NUM_FUNCTIONS, dtype=torch.bool)
+    avail[:, [0, 331, 2]] = True
+    avail[:5] = False  # no available function at all -> no_op
+    sizes = heads.arg_sizes(4, 4)
+    out = heads.PolicyOutput(
+        heads.mask_functions(logits, avail), [torch.zeros(64, n) for n in sizes]
+    )
+    fn, args = heads.sample(out, torch.Generator().manual_seed(0))
+    assert set(fn[5:].tolist()) <= {0, 331, 2} and (fn[:5] == 0).all()
+    used = torch.as_tensor(features.FUNCTION_ARG_MASK)[fn]
+    assert (args[~used] == -1).all() and (args[used] >= 0).all()
