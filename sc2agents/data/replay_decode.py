@@ -531,8 +531,8 @@ def _decode_with_sc2reader(path: str, load_game_events: bool) -> DecodedReplay:
         elif cls is te.PlayerStatsEvent:
             stat_loop.append(e.frame)
             stat_player.append(e.pid)
-            vals = list(e.stats)[: len(STAT_FIELDS)]
-            stat_values.append(vals + [0] * (len(STAT_FIELDS) - len(vals)))
+            raw = e.stats  # sc2reader: {field index: value}
+            stat_values.append([_signed(raw.get(i, 0)) for i in range(len(STAT_FIELDS))])
         elif cls is te.UpgradeCompleteEvent:
             upgrades.append(Upgrade(e.frame, int(e.pid), e.upgrade_type_name, int(e.count)))
     ua = u.arrays(
@@ -791,7 +791,8 @@ def _decode_with_s2protocol(path: str, load_game_events: bool) -> DecodedReplay:
             stat_loop.append(loop)
             stat_player.append(e["m_playerId"])
             s = e["m_stats"]
-            stat_values.append([s.get("m_scoreValue" + _camel(f), 0) for f in STAT_FIELDS])
+            vals = list(s.values())[: len(STAT_FIELDS)]  # wire order == STAT_FIELDS order
+            stat_values.append(vals + [0] * (len(STAT_FIELDS) - len(vals)))
         elif ev == "SUpgradeEvent":
             upgrades.append(
                 Upgrade(loop, e["m_playerId"], e["m_upgradeTypeName"].decode(), e["m_count"])
@@ -914,9 +915,9 @@ def _decode_with_s2protocol(path: str, load_game_events: bool) -> DecodedReplay:
     )
 
 
-def _camel(field: str) -> str:
-    s = "".join(w.capitalize() for w in field.split("_"))
-    return s.replace("Ff", "FriendlyFire").replace("InProgress", "InProgress")
+def _signed(v: int) -> int:
+    """Stats are 32-bit on the wire; sc2reader leaves negative values (refunds) unsigned."""
+    return v - (1 << 32) if v >= (1 << 31) else v
 
 
 # --------------------------------------------------------------------------------------------
