@@ -39,7 +39,7 @@ EXTRAS = {
     ],
 }
 
-_VERBS = ["play", "build_dataset", "train", "evaluate", "league", "study", "install_maps"]
+_VERBS = ["quickstart", "play", "build_dataset", "train", "evaluate", "league", "study", "install_maps"]
 
 setup(
     name="sc2agents",
