@@ -356,6 +356,9 @@ def _unit_segments(units: rd.UnitEvents, horizon: int) -> _Segments:
     end[:-1] = loop[1:]
     end[gend] = horizon
     keep = (kind != rd.DIED) & (typ >= 0) & (own >= 0) & (x >= 0) & (end > loop)
+    if len(typ):  # UI beacons are units owned by players but never drawn (nor seen by PySC2)
+        beacon = np.array([n.startswith("Beacon") for n in units.type_names] + [False])
+        keep &= ~beacon[typ]
     return _Segments(tag[keep], typ[keep], own[keep], x[keep], y[keep], loop[keep], end[keep])
 
 
@@ -459,7 +462,7 @@ def convert_decoded(rep: rd.DecodedReplay, cfg: ConvertConfig) -> list[Episode]:
     cut = rep.game_loops > cfg.max_game_loops
     T = max(1, math.ceil(horizon / s))
     geo = _Geometry(rep.map_size[0], rep.map_size[1], cfg.minimap_size)
-    seg = _unit_segments(rep.units, horizon + 1)
+    seg = _unit_segments(rep.units, T * s + 1)  # alive to the end: through step T
     tt = _type_tables(rep.units.type_names)
     k0 = np.minimum(_ceil_div(seg.start, s), T + 1)
     k1 = np.minimum(_ceil_div(seg.end, s), T + 1)
