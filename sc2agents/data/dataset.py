@@ -938,9 +938,10 @@ class ShardStream:
     ``dataset_replace_interval`` scheme, generalised to k resident shards).
 
     Samplers built on a stream call `tick(n)` after drawing ``n`` samples; when a swap happens
-    `version` increases and they rebuild their index over `resident`. Memory is bounded by the
-    ``resident_shards`` largest shards (the old shard is freed before the new one is loaded) plus
-    the samplers' per-step index (~30 bytes per resident step).
+    `version` increases and they rebuild their index over `resident`. Memory is bounded by
+    ``resident_shards + 1`` shards (the stream drops the old shard before loading the new one; a
+    sampler holds on to it until its next batch) plus the samplers' per-step index (~8 bytes per
+    resident step).
     """
 
     def __init__(

@@ -18,9 +18,11 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import time
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import torch
@@ -33,6 +35,17 @@ __all__ = ["Prefetcher"]
 
 class _BatchSource(Protocol):
     def sample(self, batch_size: int) -> Batch: ...
+
+
+def _record_stream(x: Any, stream: Any) -> None:
+    if isinstance(x, torch.Tensor):
+        x.record_stream(stream)
+    elif isinstance(x, Batch):
+        for f in dataclasses.fields(x):
+            _record_stream(getattr(x, f.name), stream)
+    elif isinstance(x, Mapping):
+        for v in x.values():
+            _record_stream(v, stream)
 
 
 class _Failure:
@@ -131,7 +144,11 @@ class Prefetcher:
             raise item.exc
         batch, event = item
         if event is not None:
-            torch.cuda.current_stream(self.device).wait_event(event)
+            stream = torch.cuda.current_stream(self.device)
+            stream.wait_event(event)
+            # The tensors were allocated on the side stream: tell the caching allocator they are
+            # used on the consumer's stream, so their memory is not reused while kernels run.
+            _record_stream(batch, stream)
         return batch
 
     @property

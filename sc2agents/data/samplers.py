@@ -235,6 +235,8 @@ class Sampler:
             swapped as samples are drawn) or a sequence of `Shard`.
         config: what to fill.
         seed: RNG seed (the sampler is deterministic for a seed and a dataset).
+        steps: restrict `sample` to these global step indices (e.g. the training episodes of a
+            train/validation split); windows, goals and returns still use whole episodes.
     """
 
     def __init__(
@@ -242,14 +244,27 @@ class Sampler:
         data: ShardedDataset | ShardStream | Sequence[Shard],
         config: SamplerConfig | None = None,
         seed: int | None = None,
+        steps: np.ndarray | None = None,
     ) -> None:
         self.config = config or SamplerConfig()
         self.rng = np.random.default_rng(seed)
         self._stream: ShardStream | None = data if isinstance(data, ShardStream) else None
         self._data = data
         self._version = -1
+        self.last_steps: np.ndarray | None = None
         self._index: _Index | None = None
         self._refresh()
+        self.steps: np.ndarray | None = None
+        if steps is not None:
+            if self._stream is not None:
+                raise ValueError("sampler: `steps` cannot be combined with a ShardStream")
+            st = np.unique(np.asarray(steps, dtype=np.int64))
+            if st.size == 0 or st[0] < 0 or st[-1] >= self.num_steps:
+                raise ValueError(
+                    "sampler: `steps` must be non-empty global step indices in "
+                    f"[0, {self.num_steps})"
+                )
+            self.steps = st
         shard0 = self._index.shards[0]  # type: ignore[union-attr]
         self.obs_keys = list(self.config.obs_keys or shard0.obs_keys)
         missing = [k for k in self.obs_keys if k not in shard0.obs_keys]
@@ -288,7 +303,11 @@ class Sampler:
         self._refresh()
         assert self._index is not None
         # Sorted: rows of one shard are contiguous (decoded in place) and reads are in file order.
-        idx = np.sort(self.rng.integers(0, self._index.num_steps, size=batch_size, dtype=np.int64))
+        if self.steps is not None:
+            idx = np.sort(self.steps[self.rng.integers(0, len(self.steps), size=batch_size)])
+        else:
+            idx = np.sort(self.rng.integers(0, self._index.num_steps, size=batch_size))
+        self.last_steps = idx
         batch = self.batch_at(idx)
         if self._stream is not None:
             self._stream.tick(batch_size)
@@ -322,7 +341,7 @@ class Sampler:
         goal_rows = goal_dist = None
         success = np.zeros(b, bool)
         if c.goals is not None:
-            goal_rows, goal_dist = self._sample_goals(steps, ep, t, length, obs_row)
+            goal_rows, goal_dist = self._sample_goals(c.goals, steps, ep, t, length, obs_row)
             if c.goals.goal_reward:
                 success = (goal_dist >= 0) & (goal_dist < k)
                 k = np.where(success, goal_dist, k)
@@ -397,8 +416,34 @@ class Sampler:
             action_chunks=action_chunks,
         )
 
+    def goals_at(
+        self, steps: np.ndarray, goals: GoalConfig | None = None
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Sample a second set of goals for ``steps`` (e.g. SHARSA/HIQL actor goals).
+
+        Args:
+            steps: global step indices (those of a batch from `batch_at`, or sorted ones from
+                `sample`: use ``last_steps``).
+            goals: the goal mixture (default: the sampler's own).
+
+        Returns:
+            ``(goal observations, goal_distances float32 [B])`` with the semantics of the batch's.
+        """
+        g = goals or self.config.goals
+        if g is None:
+            raise ValueError("goals_at: no GoalConfig given and the sampler has none")
+        ix = self._index
+        assert ix is not None
+        steps = np.asarray(steps, dtype=np.int64)
+        ep = ix.ep[steps].astype(np.int64)
+        t = steps - ix.step_start[ep]
+        rows, dist = self._sample_goals(g, steps, ep, t, ix.lengths[ep], steps + ep)
+        keys = list(g.goal_keys) if g.goal_keys is not None else self.goal_keys
+        return ix.obs(rows, keys), dist.astype(np.float32)
+
     def _sample_goals(
         self,
+        g: GoalConfig,
         steps: np.ndarray,
         ep: np.ndarray,
         t: np.ndarray,
@@ -406,8 +451,7 @@ class Sampler:
         obs_row: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Goal observation rows and distances (``-1`` = not ahead in this episode)."""
-        g = self.config.goals
-        assert g is not None and self._index is not None
+        assert self._index is not None
         ix = self._index
         b = steps.shape[0]
         u = self.rng.random(b)
@@ -433,23 +477,25 @@ class Sampler:
         return rows, dist
 
 
-def uniform_sampler(data: Any, *, seed: int | None = None, **kw: Any) -> Sampler:
+def uniform_sampler(data: Any, *, seed: int | None = None, steps: Any = None, **kw: Any) -> Sampler:
     """One-step transitions (``SamplerConfig`` keywords pass through)."""
-    return Sampler(data, SamplerConfig(n_step=1, **kw), seed)
+    return Sampler(data, SamplerConfig(n_step=1, **kw), seed, steps)
 
 
 def nstep_sampler(
-    data: Any, n: int, gamma: float, *, seed: int | None = None, **kw: Any
+    data: Any, n: int, gamma: float, *, seed: int | None = None, steps: Any = None, **kw: Any
 ) -> Sampler:
     """n-step transitions with discounted reward sums, bootstrapping at truncations."""
-    return Sampler(data, SamplerConfig(n_step=n, gamma=gamma, **kw), seed)
+    return Sampler(data, SamplerConfig(n_step=n, gamma=gamma, **kw), seed, steps)
 
 
 def chunk_sampler(
-    data: Any, horizon: int, gamma: float, *, seed: int | None = None, **kw: Any
+    data: Any, horizon: int, gamma: float, *, seed: int | None = None, steps: Any = None, **kw: Any
 ) -> Sampler:
     """SHARSA chunks: ``action_chunks``/``valids`` and the ``horizon``-step value target."""
-    return Sampler(data, SamplerConfig(n_step=horizon, chunk=horizon, gamma=gamma, **kw), seed)
+    return Sampler(
+        data, SamplerConfig(n_step=horizon, chunk=horizon, gamma=gamma, **kw), seed, steps
+    )
 
 
 def goal_sampler(
@@ -459,14 +505,20 @@ def goal_sampler(
     *,
     n_step: int = 1,
     seed: int | None = None,
+    steps: Any = None,
     **kw: Any,
 ) -> Sampler:
     """Goal-conditioned transitions (CRL: ``GoalConfig(p_trajgoal=1, geom_sample=True)``)."""
     return Sampler(
-        data, SamplerConfig(gamma=gamma, n_step=n_step, goals=goals or GoalConfig(), **kw), seed
+        data,
+        SamplerConfig(gamma=gamma, n_step=n_step, goals=goals or GoalConfig(), **kw),
+        seed,
+        steps,
     )
 
 
-def mc_sampler(data: Any, gamma: float, *, seed: int | None = None, **kw: Any) -> Sampler:
+def mc_sampler(
+    data: Any, gamma: float, *, seed: int | None = None, steps: Any = None, **kw: Any
+) -> Sampler:
     """Monte-Carlo transitions: ``rewards = returns`` to the episode end, next obs = final obs."""
-    return Sampler(data, SamplerConfig(n_step=None, gamma=gamma, returns=True, **kw), seed)
+    return Sampler(data, SamplerConfig(n_step=None, gamma=gamma, returns=True, **kw), seed, steps)

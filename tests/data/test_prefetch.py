@@ -92,3 +92,33 @@ def test_cuda_pinned_transfer():
             x = b.observations["minimap"]
             assert x.is_cuda and x.dtype == torch.uint8
             assert int(x.float().mean().item()) == i
+
+
+def test_with_a_real_sampler(tmp_path):
+    from sc2agents.data.dataset import DatasetWriter, open_dataset
+    from sc2agents.data.episodes import Episode
+    from sc2agents.data.samplers import nstep_sampler
+
+    T = 30
+    mm = np.zeros((T + 1, 10, 16, 16), np.uint8)
+    mm[:, 5, 3, :] = np.arange(T + 1)[:, None]
+    with DatasetWriter(tmp_path) as w:
+        w.add_episode(
+            Episode(
+                observations={"minimap": mm, "player": np.zeros((T + 1, 11), np.float32)},
+                actions={"function": np.zeros(T, np.int16), "args": np.zeros((T, 13), np.int32)},
+                rewards=np.ones(T, np.float32),
+                terminated=True,
+                truncated=False,
+            )
+        )
+    sampler = nstep_sampler(open_dataset(tmp_path), n=3, gamma=0.5, seed=0)
+    with Prefetcher(sampler, batch_size=64) as p:
+        for b in zip(range(3), p, strict=False):
+            b = b[1]
+            obs, nxt = b.observations["minimap"], b.next_observations["minimap"]
+            assert obs.dtype == torch.uint8 and obs.shape == (64, 10, 16, 16)
+            t, t2 = obs[:, 5, 3, 0].long(), nxt[:, 5, 3, 0].long()
+            assert torch.all(t2 == torch.clamp(t + 3, max=T))
+            k = (t2 - t).float()
+            assert torch.allclose(b.rewards, (1 - 0.5**k) / (1 - 0.5))

@@ -282,3 +282,20 @@ def test_streaming_sampler_draws_from_resident_shards(tmp_path):
         assert eps <= resident  # one episode per shard here
         seen |= eps
     assert stream.swaps >= 15 and seen == set(range(len(SPECS)))
+
+
+def test_steps_subset_and_actor_goals(ds):
+    train_eps = {0, 3}
+    steps = np.array([i for i, (e, _) in enumerate(STEPS) if e in train_eps])
+    s = goal_sampler(ds, gamma=GAMMA, goals=GoalConfig(p_curgoal=1.0, p_trajgoal=0.0), steps=steps)
+    b = s.sample(200)
+    ids = obs_id(b.observations)
+    assert {e for e, _ in ids} == train_eps
+    assert ids == sorted(ids)  # sample() sorts its rows (contiguous per-shard decoding)
+    assert np.all(b.goal_distances == 0)
+    # Actor goals with another mixture, for the same rows.
+    goals, dist = s.goals_at(s.last_steps, GoalConfig(p_trajgoal=1.0, geom_sample=False))
+    for (e, t), (ge, gt), d in zip(ids, obs_id(goals), dist, strict=True):
+        assert ge == e and gt > t and d == gt - t
+    with pytest.raises(ValueError, match="global step indices"):
+        uniform_sampler(ds, steps=np.array([len(STEPS)]))
