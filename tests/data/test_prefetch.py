@@ -114,8 +114,7 @@ def test_with_a_real_sampler(tmp_path):
         )
     sampler = nstep_sampler(open_dataset(tmp_path), n=3, gamma=0.5, seed=0)
     with Prefetcher(sampler, batch_size=64) as p:
-        for b in zip(range(3), p, strict=False):
-            b = b[1]
+        for _, b in zip(range(3), p, strict=False):
             obs, nxt = b.observations["minimap"], b.next_observations["minimap"]
             assert obs.dtype == torch.uint8 and obs.shape == (64, 10, 16, 16)
             t, t2 = obs[:, 5, 3, 0].long(), nxt[:, 5, 3, 0].long()
