@@ -524,6 +524,7 @@ class EvalReport:
         """Write the report as JSON (atomically); returns the path."""
         from sc2agents.utils.checkpoint import save_json
 
+        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
         save_json(path, self.to_dict())
         return pathlib.Path(path)
 

@@ -55,6 +55,7 @@ class FakeBeaconEnv(gymnasium.Env):
         bot_race: str = "random",
         render_mode: str | None = None,
         crash_marker: str | None = None,
+        **_: Any,  # screen_size, step_mul, ...: accepted like the real envs, ignored
     ) -> None:
         self.difficulty = difficulty
         self.render_mode = render_mode
@@ -166,6 +167,16 @@ class HalfOraclePolicy:
         fn[odd] = 0
         args[odd] = -1
         return fn, args
+
+
+class SlowHalfOraclePolicy(HalfOraclePolicy):
+    """HalfOracle that takes 10 ms per step (so a league run can be killed mid-way)."""
+
+    def act(self, observations, rng=None):
+        import time
+
+        time.sleep(0.01)
+        return super().act(observations, rng)
 
 
 if "FakeBeacon-v0" not in gymnasium.registry:

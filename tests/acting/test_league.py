@@ -54,7 +54,12 @@ def test_ratings_order_follows_results_and_ties_keep_means():
     eq = League([Member("x", "x"), Member("y", "y")])
     eq.record(_match(0, "x", "y", 0))
     (mx, sx, _), (my, sy, _) = eq.rating("x"), eq.rating("y")
-    assert mx == pytest.approx(25.0) and my == pytest.approx(25.0) and sx < 25 / 3
+    assert (
+        mx == pytest.approx(25.0)
+        and my == pytest.approx(25.0)
+        and sx < 25 / 3
+        and sy == pytest.approx(sx)
+    )
     with pytest.raises(KeyError):
         eq.record(_match(1, "x", "ghost", 1))
     with pytest.raises(ValueError):

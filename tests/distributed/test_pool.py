@@ -128,3 +128,56 @@ def test_ray_pool_survives_a_killed_worker(ray_pool, tmp_path):
     res = dict(ray_pool.map_unordered(_always_dies, [0, 1, 2], retries=1))
     assert res[0] == 0 and res[2] == 2
     assert isinstance(res[1], WorkerLost)
+
+
+# -- evaluation and league on the Ray pool (same module: one Ray start-up for all) ------------
+
+
+def _strip(d):
+    return {k: v for k, v in d.items() if not k.startswith("wall_s")}
+
+
+@pytest.mark.ray
+def test_evaluator_on_ray_matches_in_process(ray_pool, tmp_path):
+    from sc2agents.acting.evaluator import Evaluator
+    from tests.acting import fakes
+
+    kw = dict(opponents=[None], games=6, seed=4)
+    policy = "random@eps=1.0"
+    local = Evaluator(fakes.ENV_ID, **kw).evaluate(policy, desc=None)
+    remote = Evaluator(fakes.ENV_ID, pool=ray_pool, **kw).evaluate(policy, desc=None)
+    assert _strip(remote.summary["minigame"]) == _strip(local.summary["minigame"])
+    assert [(g.seed, g.score, g.length) for g in remote.games] == [
+        (g.seed, g.score, g.length) for g in local.games
+    ]
+    # A game whose process dies is rerun on a fresh worker and counted once.
+    marker = tmp_path / "crashed"
+    crash = Evaluator(
+        fakes.ENV_ID, games=3, pool=ray_pool, env_kwargs={"crash_marker": str(marker)}
+    ).evaluate(fakes.OraclePolicy(), desc=None)
+    assert marker.exists() and crash.summary["minigame"]["games"] == 3 and not crash.errors
+
+
+@pytest.mark.ray
+def test_league_matches_on_ray_equal_in_process(ray_pool, tmp_path):
+    from sc2agents.acting.league import LeagueStore, Member
+    from sc2agents.acting.self_play import ScoreMatch, SelfPlayRunner
+    from tests.acting import fakes
+
+    members = [
+        Member("oracle", "py:tests.acting.fakes:OraclePolicy", fixed=True),
+        Member("eps", "py:tests.acting.fakes:OraclePolicy@eps=0.5"),
+        Member("rnd", "random"),
+    ]
+    results = {}
+    for name, pool in (("local", None), ("ray", ray_pool)):
+        runner = SelfPlayRunner(
+            LeagueStore(tmp_path / name), ScoreMatch(fakes.ENV_ID, games=2), members=members,
+            pool=pool, seed=5, matches_per_round=8,
+        )  # fmt: skip
+        runner.run(8)  # one round: same pairings and seeds; results arrive in any order
+        results[name] = sorted(
+            (m.match_id, m.a, m.b, m.outcome, m.score_a, m.score_b) for m in runner.store.matches()
+        )
+        runner.store.close()
+    assert results["ray"] == results["local"] and len(results["local"]) == 8
