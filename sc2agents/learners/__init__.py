@@ -7,16 +7,27 @@ The registry key equals the file stem and the Config's ``learner_name``. Every l
 |---|---|---|
 | ``bc`` | ``bc.py`` | Vinyals et al. 2017 (SC2LE); Mathieu et al. 2023 (AlphaStar Unplugged) |
 | ``dqn`` | ``dqn.py`` | Mnih et al. 2015; van Hasselt et al. 2016 (double); Hessel et al. 2018 |
+| ``cql`` | ``cql.py`` | Kumar et al. 2020 (CQL); Kumar et al. 2023 (Scaled QL, C51 option) |
 """
 
 from __future__ import annotations
 
 from sc2agents.learners.bc import BCConfig, BCLearner
+from sc2agents.learners.cql import CQLConfig, CQLLearner
 from sc2agents.learners.dqn import DQNConfig, DQNLearner
 
 LEARNERS: dict[str, type] = {
     "bc": BCLearner,
     "dqn": DQNLearner,
+    "cql": CQLLearner,
 }
 
-__all__ = ["LEARNERS", "BCConfig", "BCLearner", "DQNConfig", "DQNLearner"]
+__all__ = [
+    "LEARNERS",
+    "BCConfig",
+    "BCLearner",
+    "CQLConfig",
+    "CQLLearner",
+    "DQNConfig",
+    "DQNLearner",
+]

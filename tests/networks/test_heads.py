@@ -96,7 +96,7 @@ def test_vector_head_contract_matches_enumeration() -> None:
     net = heads.QNetwork(presets.get("fullyconv_tiny"), spec, SIZE, SIZE, out_dim=5)
     psi = torch.randn(1, 5)
     with torch.no_grad():
-        phi = net(obs)
+        phi = net(obs).detach()
         fq = phi.contract(psi)
     fns, args = _all_actions(avail)
     n = fns.shape[0]
