@@ -221,7 +221,7 @@ def encode_keyframe(
         while j < m:
             w = flat[j : j + window]
             d = w != key
-            nnz = d.sum(axis=1)
+            nnz = np.count_nonzero(d, axis=1)
             # Rows in the segment before each candidate row (keyframe included) and their bytes.
             before = np.cumsum(nnz) - nnz + seg_entries
             rows_before = (j - i) + np.arange(w.shape[0])
@@ -229,10 +229,10 @@ def encode_keyframe(
             bad = (nnz > max_nnz) | (entry_bytes * nnz > avg)
             n_ok = int(np.argmax(bad)) if bad.any() else w.shape[0]
             if n_ok:
-                dd = d[:n_ok]
-                r, c = np.nonzero(dd)
-                pos_parts.append(c.astype(pdt))
-                val_parts.append(w[:n_ok][r, c])
+                # 1-D flatnonzero is several times faster than 2-D np.nonzero here.
+                flat_i = np.flatnonzero(d[:n_ok])
+                pos_parts.append((flat_i % f).astype(pdt))
+                val_parts.append(w[:n_ok].reshape(-1)[flat_i])
                 counts[j : j + n_ok] = nnz[:n_ok]
                 kid[j : j + n_ok] = len(keys) - 1
                 seg_entries += int(nnz[:n_ok].sum())
