@@ -8,6 +8,7 @@ The registry key equals the file stem and the Config's ``learner_name``. Every l
 | ``bc`` | ``bc.py`` | Vinyals et al. 2017 (SC2LE); Mathieu et al. 2023 (AlphaStar Unplugged) |
 | ``dqn`` | ``dqn.py`` | Mnih et al. 2015; van Hasselt et al. 2016 (double); Hessel et al. 2018 |
 | ``cql`` | ``cql.py`` | Kumar et al. 2020 (CQL); Kumar et al. 2023 (Scaled QL, C51 option) |
+| ``mc`` | ``mc.py`` | Park et al. 2025 (horizon reduction, n = inf); Park et al. 2024 |
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from __future__ import annotations
 from sc2agents.learners.bc import BCConfig, BCLearner
 from sc2agents.learners.cql import CQLConfig, CQLLearner
 from sc2agents.learners.dqn import DQNConfig, DQNLearner
+from sc2agents.learners.mc import MCConfig, MCLearner
 
 LEARNERS: dict[str, type] = {
     "bc": BCLearner,
     "dqn": DQNLearner,
     "cql": CQLLearner,
+    "mc": MCLearner,
 }
 
 __all__ = [
@@ -30,4 +33,6 @@ __all__ = [
     "CQLLearner",
     "DQNConfig",
     "DQNLearner",
+    "MCConfig",
+    "MCLearner",
 ]

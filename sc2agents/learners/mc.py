@@ -1,0 +1,190 @@
+r"""MC: Monte-Carlo return regression of the behaviour Q-function, with DDPG+BC or AWR extraction.
+
+The no-bootstrap reference of the value-horizon study (ALGORITHMS.md §A.12, the ``n = inf`` end
+of §A.1): Park et al. 2025, "Horizon Reduction Makes RL Scalable" (arXiv 2506.04168) for the
+setting; Park et al. 2024, "Is Value Learning Really the Main Bottleneck in Offline RL?" (arXiv
+2406.09329) for DDPG+BC vs AWR extraction.
+
+.. math::
+
+    y_t = \sum_{j=0}^{T-t-1} \gamma^j r_{t+j} \;(+\; \gamma^{T-t} V(s_T) \text{ if truncated})
+
+    L_Q = \mathbb{E}_D\big[(Q_\theta(s, a) - y)^2\big] \quad\text{or}\quad
+          \mathbb{E}_D\big[\mathrm{BCE}(Q_\theta(s, a), y)\big] \text{ for } y \in [0, 1]
+
+``y`` is ``batch.returns``, computed by the sampler (which handles the truncated tail). The critic
+estimates ``Q^{pi_beta}``: no TD bias, high variance, no stitching. With ``value_loss="bce"``
+(win/loss or goal-reached returns in [0, 1], as SHARSA's BCE parametrisation) ``Q`` is a logit.
+
+Policy extraction (``actor_loss``), on the frozen critic ``Q`` (logits for BCE):
+
+* ``ddpgbc`` (default): ``-E_s[E_{a~pi} Q(s, a)] / sg(E|E_pi Q|) - alpha E_D[log pi(a|s)]`` with the
+  exact expectation over the factored action (ALGORITHMS.md §A.7 rule 1);
+* ``awr``: ``-E_D[min(exp(beta (Q(s,a) - E_pi Q(s, .))), w_max) log pi(a|s)]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+
+from sc2agents.data.batch import Batch
+from sc2agents.networks import heads, presets
+from sc2agents.utils import torch_utils as tu
+
+
+@dataclasses.dataclass(frozen=True)
+class MCConfig:
+    """Hyperparameters of `MCLearner`."""
+
+    learner_name: str = "mc"  # Registry key; equals the file stem.
+    encoder: str = presets.DEFAULT  # Encoder preset (sc2agents.networks.presets).
+    q_embed_dim: int = 16  # C: width of the factored Q head's argument features.
+    lr: float = 3e-4  # Adam learning rate of the critic.
+    max_grad_norm: float = 10.0  # Per-network global gradient-norm clip; 0 disables.
+    value_loss: Literal["mse", "bce"] = "mse"  # bce: returns in [0, 1], Q is a logit.
+    actor_loss: Literal["ddpgbc", "awr"] = "ddpgbc"  # Policy extraction.
+    alpha: float = 1.0  # DDPG+BC: weight of -log pi(a_data).
+    awr_temperature: float = 1.0  # AWR: inverse temperature beta.
+    awr_max_weight: float = 100.0  # AWR: clip of exp(beta * adv).
+    actor_lr: float = 3e-4  # Adam learning rate of the actor.
+    greedy_policy: bool = True  # Actor policy: mode instead of sampling.
+
+    def __post_init__(self) -> None:
+        presets.get(self.encoder)
+        if self.actor_loss not in ("ddpgbc", "awr"):
+            raise ValueError(f"actor_loss must be ddpgbc or awr, got {self.actor_loss!r}")
+        if self.value_loss not in ("mse", "bce"):
+            raise ValueError(f"value_loss must be mse or bce, got {self.value_loss!r}")
+
+
+class MCLearner:
+    """Monte-Carlo Q regression plus an extracted actor (see module docstring).
+
+    Args:
+        config: hyperparameters.
+        obs_spec: ``{key: (shape, dtype)}`` of the storage-form observation keys in the data.
+        action_spec: ``{"screen_size": int, "minimap_size": int}``.
+        device: where the networks live and the updates run.
+    """
+
+    config_cls = MCConfig
+
+    def __init__(
+        self,
+        config: MCConfig,
+        obs_spec: Mapping[str, Any],
+        action_spec: Mapping[str, Any],
+        *,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        self.config = config
+        self._device = tu.resolve_device(device)
+        screen, minimap = tu.parse_action_spec(action_spec)
+        enc = presets.get(config.encoder)
+        self.q = heads.QNetwork(enc, obs_spec, screen, minimap, embed_dim=config.q_embed_dim).to(
+            self._device
+        )
+        self.actor = heads.ActorNetwork(enc, obs_spec, screen, minimap).to(self._device)
+        self.optimizer = torch.optim.Adam(
+            [
+                {"params": list(self.q.parameters()), "lr": config.lr},
+                {"params": list(self.actor.parameters()), "lr": config.actor_lr},
+            ]
+        )
+        self.step = 0
+
+    # ------------------------------------------------------------------------------- losses
+    def value_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Regression of ``Q(s, a_data)`` onto the Monte-Carlo return."""
+        if batch.returns is None:
+            raise ValueError("mc needs batch.returns (use a Monte-Carlo return sampler)")
+        act = batch.actions
+        q = self.q(batch.observations).action_values(act["function"], act["args"])
+        y = batch.returns.float()
+        if self.config.value_loss == "bce":
+            loss = F.binary_cross_entropy_with_logits(q, y.clamp(0, 1))
+            pred = torch.sigmoid(q)
+        else:
+            loss = F.mse_loss(q, y)
+            pred = q
+        return loss, {
+            "loss": loss,
+            "q_mean": pred.mean(),
+            "return_mean": y.mean(),
+            "abs_error": (pred - y).abs().mean(),
+        }
+
+    def actor_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Discrete DDPG+BC or AWR on the frozen critic."""
+        obs, act = batch.observations, batch.actions
+        fn, args = act["function"], act["args"]
+        with torch.no_grad():
+            fq = self.q(obs).detach()
+        pol = self.actor(obs, include=fn)
+        logp, _ = heads.log_prob(pol, fn, args)
+        q_pi = fq.expectation(pol)
+        if self.config.actor_loss == "ddpgbc":
+            scale = q_pi.detach().abs().mean().clamp(min=1e-6)
+            loss = -(q_pi / scale).mean() - self.config.alpha * logp.mean()
+            info = {"q_pi": q_pi.mean(), "q_scale": scale}
+        else:
+            adv = fq.action_values(fn, args) - q_pi.detach()
+            w = torch.exp(self.config.awr_temperature * adv).clamp(max=self.config.awr_max_weight)
+            loss = -(w * logp).mean()
+            info = {"adv": adv.mean(), "weight": w.mean()}
+        return loss, {"loss": loss, "bc_log_prob": logp.mean(), **info}
+
+    def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Total loss, ``value/...`` and ``actor/...`` info; the validation loss under no_grad."""
+        batch = batch.to(self._device)
+        lv, iv = self.value_loss(batch)
+        la, ia = self.actor_loss(batch)
+        info = {f"value/{k}": v for k, v in iv.items()}
+        info.update({f"actor/{k}": v for k, v in ia.items()})
+        return lv + la, info
+
+    # ------------------------------------------------------------------------------- update
+    def update(self, batch: Batch) -> dict[str, float]:
+        """One gradient step on critic and actor."""
+        loss, info = self.loss(batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        norms = {"value/grad_norm": self._clip(self.q), "actor/grad_norm": self._clip(self.actor)}
+        self.optimizer.step()
+        self.step += 1
+        vals = torch.stack([v.detach().float() for v in info.values()]).tolist()
+        return {**dict(zip(info, vals, strict=True)), **norms}
+
+    def _clip(self, module: torch.nn.Module) -> float:
+        if self.config.max_grad_norm > 0:
+            clip = torch.nn.utils.clip_grad_norm_
+            return float(clip(module.parameters(), self.config.max_grad_norm))
+        return tu.grad_norm(module.parameters())
+
+    # ------------------------------------------------------------------------------- acting
+    def policy(self) -> heads.ActorPolicy:
+        """A CPU, frozen, picklable `core.Policy` (the extracted actor)."""
+        return heads.ActorPolicy(tu.frozen_copy(self.actor), greedy=self.config.greedy_policy)
+
+    # ------------------------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "config": dataclasses.asdict(self.config),
+            "step": self.step,
+            "q": self.q.state_dict(),
+            "actor": self.actor.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        tu.check_config_match(state["config"], dataclasses.asdict(self.config), "MCLearner")
+        self.q.load_state_dict(state["q"])
+        self.actor.load_state_dict(state["actor"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        tu.optimizer_to(self.optimizer, self._device)
+        self.step = int(state["step"])
