@@ -25,6 +25,7 @@ def get_config():
             "checkpoint_every": 10,
             "keep_checkpoints": 0,
             "device": "cpu",
+            "num_threads": 1,  # Tiny tensors: extra threads only spin on a shared CPU.
             "progress": "none",
         },
         eval={"every": 0, "at_end": True, "episodes": 1, "max_steps": 40},

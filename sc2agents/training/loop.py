@@ -268,7 +268,23 @@ class Trainer:
     # -- the loop -------------------------------------------------------------------------------
 
     def run(self) -> dict[str, float]:
-        """Train to the end (or `stop_after`); return the last logged value of every metric."""
+        """Train to the end (or `stop_after`); return the last logged value of every metric.
+
+        torch's global settings (threads, deterministic algorithms) are restored afterwards, so
+        an in-process run (tests, notebooks) leaves the interpreter as it found it.
+        """
+        saved = (
+            torch.get_num_threads(),
+            torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled(),
+        )
+        try:
+            return self._run()
+        finally:
+            torch.set_num_threads(saved[0])
+            torch.use_deterministic_algorithms(saved[1], warn_only=saved[2])
+
+    def _run(self) -> dict[str, float]:
         exp, r = self.exp, self.exp.run
         to_write = self._check_config_file()
         device = self._setup_torch()
@@ -303,9 +319,8 @@ class Trainer:
         tb = loggers_lib.TensorBoardLogger(self.run_dir, purge_step=start + 1 if start else None)
         logger = loggers_lib.MultiLogger([jsonl, tb, loggers_lib.TerminalLogger(30.0)])
         if start == 0:
-            tb.write_hparams(
-                tc.to_dict(exp), {"val/loss": math.nan, f"eval/{exp.env.task}/score": math.nan}
-            )
+            headline = ["val/loss", *getattr(evaluate, "headline", [])]
+            tb.write_hparams(tc.to_dict(exp), dict.fromkeys(headline, math.nan))
             logging.info("run dir %s; data %s", self.run_dir, data.info)
 
         self.step = start

@@ -271,7 +271,10 @@ def make_evaluator(exp: tc.ExperimentConfig, run_dir: pathlib.Path | None = None
     from sc2agents.acting import evaluator as ev
 
     e, v = exp.env, exp.eval
-    opponents: list[Any] = ev.parse_opponents(v.opponents) if v.opponents else [None]
+    try:
+        opponents: list[Any] = ev.parse_opponents(v.opponents) if v.opponents else [None]
+    except ValueError as err:
+        raise tc.ConfigError(f"config.eval.opponents: {err}") from err
 
     def evaluate(policy: Policy, step: int) -> dict[str, float]:
         out_dir = (run_dir / "eval" / f"step_{step:09d}") if run_dir and v.video_games else None
@@ -291,10 +294,21 @@ def make_evaluator(exp: tc.ExperimentConfig, run_dir: pathlib.Path | None = None
             out_dir=out_dir,
         )
         report = evaluator.evaluate(policy, name=f"{exp.learner_name}@{step}", desc=None)
-        metrics = report.metrics("eval")
-        metrics[f"eval/{e.task}/errors"] = float(len(report.errors))
-        return {k: x for k, x in metrics.items() if not math.isnan(x)}
+        out = {}
+        for k, x in report.metrics("eval").items():
+            if math.isnan(x):
+                continue
+            if k.endswith("/wall_s_mean"):  # Timing, not a result: keep eval/ reproducible.
+                k = "time/eval_game_s" if len(opponents) == 1 else "time/" + k[len("eval/") :]
+            out[k] = x
+        out[f"eval/{e.task}/errors"] = float(len(report.errors))
+        return out
 
+    # The metrics the TensorBoard HParams table shows next to the hyperparameters.
+    evaluate.headline = [  # type: ignore[attr-defined]
+        f"eval/{e.task}/minigame/score_mean" if o is None else f"eval/{e.task}/{o.name}/win_rate"
+        for o in opponents
+    ]
     return evaluate
 
 
