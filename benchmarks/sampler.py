@@ -8,9 +8,10 @@ following the units), written twice from the same episodes:
 * with `DatasetWriter` (keyframe + sparse codec), and
 * as plain uncompressed ``.npy`` arrays of every observation row (the raw uint8 baseline).
 
-Then, for uniform and n-step sampling at batch 256, it times ``Sampler.batch_at(idx)`` (all
-observations and next observations decoded, actions, rewards, flags) against the raw
-``np.memmap`` fancy-index gather of exactly the same observation and next-observation rows.
+Then, for uniform and n-step sampling at batch 256, it times ``Sampler.batch_at(idx)`` on the
+sorted uniform step indices that ``Sampler.sample`` draws (all observations and next observations
+decoded, plus actions, rewards and flags) against the raw ``np.memmap`` fancy-index gather of
+exactly the same observation and next-observation rows.
 ``ratio`` = sampler rows/s / gather rows/s (target >= 0.5).
 
 Two regimes are measured, each with fresh memory maps:
@@ -136,6 +137,25 @@ def evict(root: pathlib.Path) -> None:
             os.close(fd)
 
 
+def _total_bytes(root: pathlib.Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*.npy"))
+
+
+def _cached_bytes(root: pathlib.Path) -> int | None:
+    """Bytes of ``root``'s files in the page cache (util-linux ``fincore``; None without it)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("fincore") is None:
+        return None
+    files = [str(p) for p in root.rglob("*.npy")]
+    out = subprocess.run(
+        ["fincore", "--bytes", "--noheadings", "--raw", "--output", "RES", *files],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return sum(int(x) for x in out.stdout.split()) if out.returncode == 0 else None
+
+
 def timed(fn, batches: list[np.ndarray]) -> tuple[float, int]:
     """Seconds and bytes delivered for ``fn(idx)`` over all batches."""
     nbytes = 0
@@ -143,6 +163,12 @@ def timed(fn, batches: list[np.ndarray]) -> tuple[float, int]:
     for idx in batches:
         nbytes += fn(idx)
     return time.perf_counter() - t0, nbytes
+
+
+def _transition_rows(ix, idx: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    ep = ix.ep[idx].astype(np.int64)
+    left = ix.lengths[ep] - (idx - ix.step_start[ep])
+    return idx + ep, idx + ep + np.minimum(k, left)
 
 
 def measure(root: pathlib.Path, mode: str, n: int, batches: int, batch: int, cold: bool) -> dict:
@@ -158,17 +184,12 @@ def measure(root: pathlib.Path, mode: str, n: int, batches: int, batch: int, col
 
     ds, s, raw = open_all()
     rng = np.random.default_rng(1)
-    idx_batches = [rng.integers(0, s.num_steps, batch) for _ in range(batches)]
+    # Sorted, as `Sampler.sample` draws them; the gather baseline reads exactly the same rows.
+    idx_batches = [np.sort(rng.integers(0, s.num_steps, batch)) for _ in range(batches)]
     # The observation rows a transition needs (obs and next obs), computed like the sampler does.
-    ix = s._index
-    k = 1 if mode == "uniform" else n
-
-    def rows_of(idx):
-        ep = ix.ep[idx].astype(np.int64)
-        left = ix.lengths[ep] - (idx - ix.step_start[ep])
-        return idx + ep, idx + ep + np.minimum(k, left)
-
-    row_batches = [rows_of(i) for i in idx_batches]
+    row_batches = [
+        _transition_rows(s._index, i, 1 if mode == "uniform" else n) for i in idx_batches
+    ]
 
     def run_sampler(idx):
         b = s.batch_at(idx)
@@ -187,7 +208,9 @@ def measure(root: pathlib.Path, mode: str, n: int, batches: int, batch: int, col
             del ds, s, raw
             evict(root)
             ds, s, raw = open_all()
-            ix = s._index  # noqa: F841 - same tables
+            cached = _cached_bytes(root)
+            if cached is not None and cached > 0.05 * _total_bytes(root):
+                print(f"warning: eviction left {cached / 1e6:.0f} MB cached", flush=True)
         elif name == "sampler":  # warm-up pass over the same rows
             timed(run_sampler, idx_batches)
         else:
@@ -239,6 +262,7 @@ def main() -> None:
             "obs_compression": obs_stored / raw_bytes,
             "build_seconds": build_s,
         },
+        "load_average": os.getloadavg(),
         "batch_size": args.batch_size,
         "n_step": args.n_step,
     }
