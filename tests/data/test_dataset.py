@@ -88,6 +88,9 @@ def test_round_trip_and_manifest(tmp_path, episodes):
     assert ds.num_episodes == 4 and ds.num_steps == sum(e.num_steps for e in episodes)
     for a, b in zip(episodes, ds.episodes(), strict=True):
         assert_same(a, b)
+    assert_same(episodes[3], ds.episode(3))  # global index into the second shard
+    with pytest.raises(IndexError):
+        ds.episode(4)
     m = json.loads((tmp_path / "manifest.json").read_text())
     assert m["format_version"] == dsmod.FORMAT_VERSION
     assert m["maps"] == ["Simple64"] and m["builds"] == [80188]
