@@ -357,3 +357,15 @@ def test_sigkill_mid_build_leaves_a_usable_dataset(tmp_path):
         w.add_episode(next(iter(ds.episodes())))
     assert open_dataset(tmp_path).num_episodes == n + 1
     assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_many_shards_are_mapped_lazily_but_checked_at_open(tmp_path, episodes, monkeypatch):
+    write(tmp_path, episodes, shard_size=1)
+    monkeypatch.setattr(dsmod, "_KEEP_OPEN", 1)
+    ds = open_dataset(tmp_path)
+    assert list(ds._shards) == [0]
+    b = uniform_sampler(ds, seed=0).sample(64)  # maps the others on first use
+    assert len(ds._shards) == 4 and b.observations["minimap"].shape == (64, 10, 64, 64)
+    os.remove(tmp_path / "shard_00003" / "rewards.npy")
+    with pytest.raises(DatasetError, match="shard_00003: file rewards.npy is missing"):
+        open_dataset(tmp_path)
