@@ -203,32 +203,62 @@ def _unit_at(eng: SimEngine, player: int, envs: np.ndarray, pt: np.ndarray) -> n
     return np.where(hit.any(axis=1), best, -1)
 
 
-def _order(
-    eng: SimEngine,
-    player: int,
-    envs: np.ndarray,
-    fid: int,
-    order: int,
-    point: np.ndarray | None,
-    target: np.ndarray | None = None,
-) -> None:
-    """Give ``order`` to the selected own units (that offer ``fid``) of ``envs``."""
+# Unit commands: order given, argument kind (1 screen, 2 minimap, 3 none), and whether clicking
+# an enemy on the screen turns the command into "attack that unit".
+_CMD_ORDER = np.full(features.NUM_FUNCTIONS, -1, np.int8)
+_CMD_KIND = np.zeros(features.NUM_FUNCTIONS, np.int8)
+_CMD_ON_UNIT = np.zeros(features.NUM_FUNCTIONS, bool)
+for _name, _order_code, _kind, _on_unit in (
+    ("Attack_screen", Order.ATTACK_MOVE, 1, True),
+    ("Attack_minimap", Order.ATTACK_MOVE, 2, False),
+    ("Move_screen", Order.MOVE, 1, False),
+    ("Move_minimap", Order.MOVE, 2, False),
+    ("Smart_screen", Order.MOVE, 1, True),
+    ("Smart_minimap", Order.MOVE, 2, False),
+    ("Patrol_screen", Order.PATROL, 1, False),
+    ("Patrol_minimap", Order.PATROL, 2, False),
+    ("HoldPosition_quick", Order.HOLD, 3, False),
+    ("Stop_quick", Order.IDLE, 3, False),
+):
+    _CMD_ORDER[_F[_name]] = int(_order_code)
+    _CMD_KIND[_F[_name]] = _kind
+    _CMD_ON_UNIT[_F[_name]] = _on_unit
+
+
+def _commands(eng: SimEngine, p: int, envs: np.ndarray, fn: np.ndarray, a: np.ndarray) -> None:
+    """All unit commands of one player at once (any mix of command functions over games)."""
     st = eng.state
-    ti = st.type_idx[envs]
-    who = st.selected[player, envs] & st.alive[envs] & (st.owner[envs] == player + 1)
-    who &= units.TABLE.functions[ti, fid]
-    if not who.any():
-        return
+    kind = _CMD_KIND[fn]
+    order = _CMD_ORDER[fn].copy()
+    pt = np.zeros((envs.size, 2), np.float32)
+    scr = kind == 1
+    if scr.any():
+        pt[scr] = _screen_to_world(eng, p, envs[scr], a[scr, _A["screen"]])
+    mm = kind == 2
+    if mm.any():
+        pt[mm] = _minimap_to_world(eng, a[mm, _A["minimap"]])
+    tgt = np.full(envs.size, -1, np.int32)
+    on_unit = _CMD_ON_UNIT[fn]
+    if on_unit.any():
+        sub = np.flatnonzero(on_unit)
+        t = _unit_at(eng, p, envs[sub], pt[sub])
+        ok = t >= 0
+        own_t = st.owner[envs[sub], np.maximum(t, 0)]
+        enemy = ok & (own_t != p + 1) & (own_t != NEUTRAL)
+        order[sub[enemy]] = int(Order.ATTACK_UNIT)
+        tgt[sub[enemy]] = t[enemy]
+    pt = eng.clamp_to_playable(pt)
+    who = st.selected[p, envs] & st.alive[envs] & (st.owner[envs] == p + 1)
+    who &= units.TABLE.functions[st.type_idx[envs], fn[:, None]]
     ee, uu = np.nonzero(who)
+    if ee.size == 0:
+        return
     e = envs[ee]
-    st.order[e, uu] = order
-    if point is not None:
-        st.target_pos[e, uu] = point[ee]
-        st.origin_pos[e, uu] = st.pos[e, uu]
-    if target is not None:
-        st.target_unit[e, uu] = target[ee]
-    else:
-        st.target_unit[e, uu] = -1
+    st.order[e, uu] = order[ee]
+    st.target_unit[e, uu] = tgt[ee]
+    has_pt = kind[ee] != 3
+    st.target_pos[e[has_pt], uu[has_pt]] = pt[ee[has_pt]]
+    st.origin_pos[e[has_pt], uu[has_pt]] = st.pos[e[has_pt], uu[has_pt]]
 
 
 def apply_actions(eng: SimEngine, player: int, fn: np.ndarray, args: np.ndarray) -> None:
@@ -236,7 +266,10 @@ def apply_actions(eng: SimEngine, player: int, fn: np.ndarray, args: np.ndarray)
     st = eng.state
     p = player
     st.last_actions[p] = np.where(fn == _NO_OP, -1, fn)
-    for fid in np.unique(fn):
+    is_cmd = _CMD_ORDER[fn] >= 0
+    if is_cmd.any():
+        _commands(eng, p, np.flatnonzero(is_cmd), fn[is_cmd], args[is_cmd])
+    for fid in np.unique(fn[~is_cmd]):
         fid = int(fid)
         if fid == _NO_OP:
             continue
@@ -262,43 +295,6 @@ def apply_actions(eng: SimEngine, player: int, fn: np.ndarray, args: np.ndarray)
             _control_group(
                 eng, p, envs, a[:, _A["control_group_act"]], a[:, _A["control_group_id"]]
             )
-        elif name in ("Attack_screen", "Smart_screen"):
-            pt = _screen_to_world(eng, p, envs, a[:, _A["screen"]])
-            tgt = _unit_at(eng, p, envs, pt)
-            ok = tgt >= 0
-            is_enemy = np.zeros(envs.size, bool)
-            own_t = st.owner[envs, np.maximum(tgt, 0)]
-            is_enemy[ok] = (own_t[ok] != p + 1) & (own_t[ok] != NEUTRAL)
-            if is_enemy.any():
-                _order(eng, p, envs[is_enemy], fid, Order.ATTACK_UNIT, pt[is_enemy], tgt[is_enemy])
-            rest = ~is_enemy
-            if rest.any():
-                o = Order.ATTACK_MOVE if name == "Attack_screen" else Order.MOVE
-                _order(eng, p, envs[rest], fid, o, pt[rest])
-        elif name in (
-            "Attack_minimap",
-            "Move_screen",
-            "Move_minimap",
-            "Smart_minimap",
-            "Patrol_screen",
-            "Patrol_minimap",
-        ):
-            if name.endswith("_screen"):
-                pt = _screen_to_world(eng, p, envs, a[:, _A["screen"]])
-            else:
-                pt = _minimap_to_world(eng, a[:, _A["minimap"]])
-            pt = eng.clamp_to_playable(pt)
-            o = {
-                "Attack": Order.ATTACK_MOVE,
-                "Move": Order.MOVE,
-                "Smart": Order.MOVE,
-                "Patrol": Order.PATROL,
-            }[name.split("_")[0]]
-            _order(eng, p, envs, fid, o, pt)
-        elif name == "HoldPosition_quick":
-            _order(eng, p, envs, fid, Order.HOLD, None)
-        elif name == "Stop_quick":
-            _order(eng, p, envs, fid, Order.IDLE, None)
         else:  # pragma: no cover - availability makes this unreachable
             logging.warning("simulator: function %s is not implemented; ignored", name)
 

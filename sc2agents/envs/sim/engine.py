@@ -364,6 +364,8 @@ class SimEngine:
 
     def _control_groups(self, player: int) -> np.ndarray:
         st = self.state
+        if not st.control_groups[player].any():
+            return np.zeros((self.num_envs, 10, 2), np.int32)
         g = st.control_groups[player] & st.alive[:, None, :]  # [N, 10, U]
         count = g.sum(axis=2)
         first = np.argmax(g, axis=2)

@@ -90,6 +90,7 @@ class _Stencils:
     aa: np.ndarray  # 0 for padding
     valid: np.ndarray  # bool [T, L]
     reach: float  # max stencil extent in pixels
+    length: np.ndarray  # int [T] covered pixels per type (valid entries come first)
 
 
 def _stencils(px_per_cell: float, min_radius_px: float = 0.0) -> _Stencils:
@@ -103,7 +104,7 @@ def _stencils(px_per_cell: float, min_radius_px: float = 0.0) -> _Stencils:
     for i, (a, b, c) in enumerate(parts):
         dy[i, : a.size], dx[i, : a.size], aa[i, : a.size], valid[i, : a.size] = a, b, c, True
     reach = float(max(np.abs(dy).max(), np.abs(dx).max()) + 1)
-    return _Stencils(dy, dx, aa, valid, reach)
+    return _Stencils(dy, dx, aa, valid, reach, valid.sum(axis=1))
 
 
 class _LayerStack:
@@ -323,9 +324,10 @@ class Observer:
         cx -= px[ni, ui] < 0
         cy -= py[ni, ui] < 0
         size = stack.size
-        yy = cy[:, None] + sten.dy[t]
-        xx = cx[:, None] + sten.dx[t]
-        ok = sten.valid[t] & (yy >= 0) & (yy < size) & (xx >= 0) & (xx < size)
+        lmax = int(sten.length[t].max())  # pad only to the largest unit present
+        yy = cy[:, None] + sten.dy[t, :lmax]
+        xx = cx[:, None] + sten.dx[t, :lmax]
+        ok = sten.valid[t, :lmax] & (yy >= 0) & (yy < size) & (xx >= 0) & (xx < size)
         flat_all = ni[:, None] * (size * size) + yy * size + xx
         flat = flat_all[ok]  # only covered on-screen pixels
         rep = np.nonzero(ok)[0]  # unit (row) of each pixel
@@ -349,7 +351,7 @@ class Observer:
         if density:
             # unit_density / unit_density_aa: counts and coverage summed per pixel. A sort-based
             # segment sum: faster than np.add.at for a few thousand pixels.
-            aa = sten.aa[t][ok]
+            aa = sten.aa[t, :lmax][ok]
             order = np.argsort(flat, kind="stable")
             fs = flat[order]
             start = np.ones(fs.size, bool)
@@ -420,20 +422,25 @@ class Observer:
         return out
 
 
+_PLAYER_COL = {name: i for i, name in enumerate(features.PLAYER_FIELDS)}
+
+
 def player_vector(st: SimState, player: int) -> np.ndarray:
     """PySC2 ``player`` ``[N, 11]`` (int32) for every game."""
     tab = units.TABLE
     own = st.alive & (st.owner == player + 1)
     ti = st.type_idx
-    supply = np.where(own, tab.supply[ti], 0).sum(axis=1)
     army = own & tab.army[ti]
     worker = own & tab.worker[ti]
+    sup = tab.supply[ti]
     out = np.zeros((st.num_envs, len(features.PLAYER_FIELDS)), np.int32)
-    f = {name: i for i, name in enumerate(features.PLAYER_FIELDS)}
+    f = _PLAYER_COL
     out[:, f["player_id"]] = player + 1
-    out[:, f["food_used"]] = np.ceil(supply)
-    out[:, f["food_army"]] = np.ceil(np.where(army, tab.supply[ti], 0).sum(axis=1))
-    out[:, f["food_workers"]] = np.ceil(np.where(worker, tab.supply[ti], 0).sum(axis=1))
+    food_army = np.ceil((sup * army).sum(axis=1))
+    food_workers = np.ceil((sup * worker).sum(axis=1))
+    out[:, f["food_used"]] = food_army + food_workers
+    out[:, f["food_army"]] = food_army
+    out[:, f["food_workers"]] = food_workers
     out[:, f["army_count"]] = army.sum(axis=1)
     if "minerals" in st.extra:
         out[:, f["minerals"]] = st.extra["minerals"][:, player]
