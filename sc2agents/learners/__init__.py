@@ -9,6 +9,7 @@ The registry key equals the file stem and the Config's ``learner_name``. Every l
 | ``dqn`` | ``dqn.py`` | Mnih et al. 2015; van Hasselt et al. 2016 (double); Hessel et al. 2018 |
 | ``cql`` | ``cql.py`` | Kumar et al. 2020 (CQL); Kumar et al. 2023 (Scaled QL, C51 option) |
 | ``mc`` | ``mc.py`` | Park et al. 2025 (horizon reduction, n = inf); Park et al. 2024 |
+| ``sharsa`` | ``sharsa.py`` | Park et al. 2025, "Horizon Reduction Makes RL Scalable" |
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from sc2agents.learners.bc import BCConfig, BCLearner
 from sc2agents.learners.cql import CQLConfig, CQLLearner
 from sc2agents.learners.dqn import DQNConfig, DQNLearner
 from sc2agents.learners.mc import MCConfig, MCLearner
+from sc2agents.learners.sharsa import SHARSAConfig, SHARSALearner
 
 LEARNERS: dict[str, type] = {
     "bc": BCLearner,
     "dqn": DQNLearner,
     "cql": CQLLearner,
     "mc": MCLearner,
+    "sharsa": SHARSALearner,
 }
 
 __all__ = [
@@ -35,4 +38,6 @@ __all__ = [
     "DQNLearner",
     "MCConfig",
     "MCLearner",
+    "SHARSAConfig",
+    "SHARSALearner",
 ]

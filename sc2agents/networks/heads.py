@@ -287,6 +287,24 @@ class FactoredQ:
         b = torch.arange(fn.shape[0], device=fn.device)
         return self.q_fn[b, fn] + self.arg_values(fn, args)
 
+    def action_values_multi(self, fn: torch.Tensor, args: torch.Tensor) -> torch.Tensor:
+        """``Q(s_b, a_bn)`` ``[B, N]`` of N candidate actions per state (best-of-N selection).
+
+        ``fn`` is ``[B, N]``, ``args`` ``[B, N, 13]``; the state features are not repeated.
+        """
+        if self.q_fn.dim() != 2 or self.per_sample:
+            raise ValueError("action_values_multi needs a scalar, shared-embedding FactoredQ")
+        fn = fn.long()
+        out = self.q_fn.gather(1, fn)
+        used = _arg_mask(fn.device)[fn] & (args >= 0)  # [B, N, 13]
+        for t in range(NA):
+            m = self.feats[t]  # [B, n_t, C]
+            idx = args[..., t].long().clamp(0, m.shape[1] - 1)  # [B, N]
+            feat = m.gather(1, idx[..., None].expand(-1, -1, m.shape[2]))  # [B, N, C]
+            v = (feat * self.emb[t][fn]).sum(-1)
+            out = out + v * used[..., t].to(v.dtype)
+        return out
+
     def _scores(self, t: int, fns: torch.Tensor) -> torch.Tensor:
         """``A_t(s, f, u)`` ``[B, |fns|, n_t]`` for the function ids ``fns``."""
         if self.per_sample:
@@ -525,7 +543,7 @@ class ValueNetwork(nn.Module):
 
 
 # ------------------------------------------------------------------------------------- policies
-def _generator(rng: np.random.Generator | None) -> torch.Generator | None:
+def torch_generator(rng: np.random.Generator | None) -> torch.Generator | None:
     if rng is None:
         return None
     return torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
@@ -546,7 +564,7 @@ def split_goal(
     return t_obs, {k: v.unsqueeze(0).expand(batch, *v.shape) for k, v in t_goal.items()}
 
 
-def _batch_size(observations: Mapping[str, Any]) -> int:
+def batch_size_of(observations: Mapping[str, Any]) -> int:
     for k in ("available_actions", "player", "minimap", "screen"):
         if k in observations:
             return int(np.asarray(observations[k]).shape[0])
@@ -572,10 +590,10 @@ class ActorPolicy:
     def act(
         self, observations: Mapping[str, Any], rng: np.random.Generator | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        obs, goal = split_goal(observations, self.goal, _batch_size(observations))
+        obs, goal = split_goal(observations, self.goal, batch_size_of(observations))
         if getattr(self.actor, "goal_conditioned", False) and goal is None:
             raise ValueError("goal-conditioned policy: pass goal= or 'goal/<key>' observations")
-        fn, args = sample(self.actor(obs, goal), _generator(rng), self.greedy)
+        fn, args = sample(self.actor(obs, goal), torch_generator(rng), self.greedy)
         return fn.numpy().astype(np.int64), args.numpy().astype(np.int64)
 
 
@@ -593,12 +611,12 @@ class GreedyQPolicy:
     def act(
         self, observations: Mapping[str, Any], rng: np.random.Generator | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        obs, _ = split_goal(observations, None, _batch_size(observations))
+        obs, _ = split_goal(observations, None, batch_size_of(observations))
         fq = self.qnet(obs)
         fn, args, _ = fq.greedy(_available(obs))
         if self.epsilon > 0:
             rng = rng if rng is not None else np.random.default_rng()
-            gen = _generator(rng)
+            gen = torch_generator(rng)
             b = fn.shape[0]
             zero = PolicyOutput(
                 mask_functions(torch.zeros(b, NF), _available(obs)),
