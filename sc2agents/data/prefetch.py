@@ -1,10 +1,11 @@
 """`Prefetcher`: samples and moves batches to the learner's device in a background thread.
 
 The sampler's work (numpy gathers and decoding, which release the GIL for the large copies) and the
-host-to-device copy overlap with the learner's update. Observations stay uint8 (uint16 layers
-become int32, which torch can index) until they are on the device, so the copy moves the compact
-bytes; on CUDA the batch is page-locked and copied with ``non_blocking=True`` on a side stream,
-and the consumer's stream waits on an event instead of the whole device synchronising.
+host-to-device copy overlap with the learner's update. Observations stay uint8 until they are on
+the device (uint16 layers travel as 2 bytes and become int32, which torch can index, there), so
+the copy moves the compact bytes; on CUDA the batch is page-locked and copied with
+``non_blocking=True`` on a side stream, and the consumer's stream waits on an event instead of the
+whole device synchronising.
 
 `wait_fraction` is the share of wall time, since the first `next`, that the consumer spent
 waiting for a batch: near 0 means the learner never stalls on data.
@@ -25,6 +26,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 from absl import logging
 
@@ -35,6 +37,11 @@ __all__ = ["Prefetcher"]
 
 class _BatchSource(Protocol):
     def sample(self, batch_size: int) -> Batch: ...
+
+
+def _widen_u16(t: torch.Tensor) -> torch.Tensor:
+    """The int32 values of a uint16 array carried as its int16 bit pattern."""
+    return t.to(torch.int32) & 0xFFFF
 
 
 def _record_stream(x: Any, stream: Any) -> None:
@@ -103,22 +110,50 @@ class Prefetcher:
                 continue
         return False
 
+    def _convert(self, x: Any) -> Any:
+        """One leaf (or dict) of a numpy batch -> a tensor on the device.
+
+        uint16 layers travel as their int16 bit pattern (half the bytes of the int32 that
+        `Batch.to` makes on the host) and are widened to int32 on the device, losslessly.
+        """
+        if x is None:
+            return None
+        if isinstance(x, Mapping):
+            return {k: self._convert(v) for k, v in x.items()}
+        if isinstance(x, torch.Tensor):
+            host = x
+            u16 = False
+        else:
+            a = np.ascontiguousarray(x)
+            u16 = a.dtype == np.uint16
+            if u16 and self.device.type == "cpu":
+                return torch.from_numpy(a.astype(np.int32))
+            host = torch.from_numpy(a.view(np.int16) if u16 else a)
+        if self.device.type == "cpu":
+            return host
+        if self.pin:
+            host = host.pin_memory()
+        dev = host.to(self.device, non_blocking=self.pin)
+        return _widen_u16(dev) if u16 else dev
+
+    def _to_device(self, batch: Batch) -> Batch:
+        return Batch(
+            **{f.name: self._convert(getattr(batch, f.name)) for f in dataclasses.fields(batch)}
+        )
+
     def _run(self) -> None:
         stream = torch.cuda.Stream(self.device) if self.cuda else None
         try:
             while not self._stop.is_set():
-                batch = self.sampler.sample(self.batch_size).to("cpu")
+                batch = self.sampler.sample(self.batch_size)
                 event = None
-                if self.pin:
-                    batch = batch.pin_memory()
-                if self.device.type != "cpu":
-                    if stream is not None:
-                        with torch.cuda.stream(stream):
-                            batch = batch.to(self.device, non_blocking=self.pin)
-                            event = torch.cuda.Event()
-                            event.record(stream)
-                    else:
-                        batch = batch.to(self.device)
+                if stream is not None:
+                    with torch.cuda.stream(stream):
+                        batch = self._to_device(batch)
+                        event = torch.cuda.Event()
+                        event.record(stream)
+                else:
+                    batch = self._to_device(batch)
                 self.batches_produced += 1
                 if not self._put((batch, event)):
                     return

@@ -121,3 +121,18 @@ def test_with_a_real_sampler(tmp_path):
             assert torch.all(t2 == torch.clamp(t + 3, max=T))
             k = (t2 - t).float()
             assert torch.allclose(b.rewards, (1 - 0.5**k) / (1 - 0.5))
+
+
+def test_uint16_travels_as_int16_and_widens_losslessly():
+    from sc2agents.data.prefetch import _widen_u16
+
+    a = np.array([0, 1, 1962, 32767, 32768, 65535], np.uint16)
+    assert _widen_u16(torch.from_numpy(a.view(np.int16))).tolist() == a.astype(int).tolist()
+    p = Prefetcher(FakeSampler(), batch_size=2, device="meta", pin_memory=False)
+    try:
+        b = next(p)
+        ut = b.observations["minimap_unit_type"]
+        assert ut.device.type == "meta" and ut.dtype == torch.int32 and ut.shape == (2, 4, 4)
+        assert b.observations["minimap"].dtype == torch.uint8
+    finally:
+        p.close()
