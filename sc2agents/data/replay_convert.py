@@ -472,6 +472,8 @@ def convert_decoded(rep: rd.DecodedReplay, cfg: ConvertConfig) -> list[Episode]:
     dense = tt["dense"][seg.type_idx]
     grids = _unit_grids(k0, k1, cell, owner, dense, T, geo.size)
     segs = {"k0": k0, "k1": k1, "cell": cell, "owner": owner, "dense": dense, "typ": seg.type_idx}
+    nz = np.flatnonzero(grids[0].reshape(-1))
+    segs.update(nz=nz, nz_owner=grids[0].reshape(-1)[nz], nz_type=grids[1].reshape(-1)[nz])
     pos_index = _PositionIndex(seg)
     return [_episode_for(rep, cfg, p.player_id, T, horizon, cut, geo, tt, segs, grids, pos_index)
             for p in rep.players]  # fmt: skip
@@ -558,30 +560,44 @@ def _episode_for(
     opp = next(p for p in rep.players if p.player_id != pid)
     owner_grid, type_grid = grids
     own = segs["owner"] == pid
+    plane = M * M
+    # Sparse over occupied (step, cell) positions: ~5-10% of the grid, so every per-view pass
+    # below touches ~1M elements instead of (T+1)*M*M.
+    nz, nz_owner = segs["nz"], segs["nz_owner"]
+    keep = None
     if cfg.fog == "approx":
-        enemy_at = np.flatnonzero(owner_grid.reshape(-1) == opp.player_id)
+        enemy = np.flatnonzero(nz_owner == opp.player_id)
         seen = _vision(segs["k0"][own], segs["k1"][own], segs["cell"][own], T, M,
-                       cfg.sight_radius * geo.scale, enemy_at)  # fmt: skip
-        hidden = enemy_at[~seen]
-        owner_grid, type_grid = owner_grid.copy(), type_grid.copy()
-        owner_grid.reshape(-1)[hidden] = 0
-        type_grid.reshape(-1)[hidden] = 0
+                       cfg.sight_radius * geo.scale, nz[enemy])  # fmt: skip
+        keep = np.ones(len(nz), bool)
+        keep[enemy[~seen]] = False
+    lut_rel = np.zeros(256, np.uint8)
+    lut_rel[pid], lut_rel[opp.player_id], lut_rel[_NEUTRAL] = 1, 4, 3
+    pos, own_vals = (nz, nz_owner) if keep is None else (nz[keep], nz_owner[keep])
+    base = (pos // plane) * (C * plane) + pos % plane
     mm = np.zeros((T + 1, C, M, M), np.uint8)
-    og = owner_grid.reshape(T + 1, M, M)
-    # player_relative by arithmetic on 0/1 masks (a uint8 LUT gather is ~10x slower).
-    rel = (og == pid).view(np.uint8) + (og == opp.player_id).view(np.uint8) * np.uint8(4)
-    rel += (og == _NEUTRAL).view(np.uint8) * np.uint8(3)
-    mm[:, _CH["player_relative"]] = rel
-    mm[:, _CH["player_id"]] = og
-    # Camera rectangle.
+    flat = mm.reshape(-1)
+    flat[base + _CH["player_relative"] * plane] = lut_rel[own_vals]
+    flat[base + _CH["player_id"] * plane] = own_vals
+    if keep is None:
+        unit_type = type_grid.reshape(T + 1, M, M)  # the same for both views: shared, not copied
+    else:
+        unit_type = np.zeros((T + 1, M, M), np.uint16)
+        unit_type.reshape(-1)[pos] = segs["nz_type"][keep]
+    # Camera rectangle (sparse: a small box per step).
     cam_x, cam_y = _camera_track(rep, pid, T, s=cfg.step_mul, horizon=horizon)
     half = cfg.camera_width / 2.0
     x0, y0 = geo.to_px(cam_x - half, cam_y + half)
     x1, y1 = geo.to_px(cam_x + half, cam_y - half)
-    ar = np.arange(M)
-    cols = (ar[None, :] >= x0[:, None]) & (ar[None, :] <= x1[:, None])
-    rws = (ar[None, :] >= y0[:, None]) & (ar[None, :] <= y1[:, None])
-    mm[:, _CH["camera"]] = rws[:, :, None] & cols[:, None, :]
+    w = int((x1 - x0).max(initial=0)) + 1
+    h = int((y1 - y0).max(initial=0)) + 1
+    dx, dy = np.arange(w), np.arange(h)
+    xs = x0[:, None, None] + dx[None, None, :]
+    ys = y0[:, None, None] + dy[None, :, None]
+    inside = (xs <= x1[:, None, None]) & (ys <= y1[:, None, None])
+    steps = np.broadcast_to(np.arange(T + 1)[:, None, None], inside.shape)
+    cam_idx = steps * (C * plane) + _CH["camera"] * plane + ys * M + xs
+    flat[cam_idx[inside]] = 1
     # Selection.
     sel_loops, sel_states, user_sel = _selection_states(rep, pid)
     _draw_selected(mm.reshape(-1), sel_loops, sel_states, pos_index, geo, T, cfg.step_mul, C)
@@ -590,11 +606,9 @@ def _episode_for(
     unit_counts = np.clip(counts, 0, 65535).astype(np.uint16)
 
     def count_of(flag: np.ndarray) -> np.ndarray:
-        m = flag[segs["typ"][own]]
-        c = _step_counts(
-            segs["k0"][own][m], segs["k1"][own][m], np.zeros(int(m.sum()), np.int64), T, 1
-        )
-        return c[:, 0].astype(np.float32)
+        dense_flag = np.zeros(_NUM_UNIT_TYPES, np.float32)
+        dense_flag[tt["dense"][: len(flag)][flag & tt["known"]]] = 1.0
+        return counts.astype(np.float32) @ dense_flag
 
     player = np.zeros((T + 1, len(features.PLAYER_FIELDS)), np.float32)
     pf = {n: i for i, n in enumerate(features.PLAYER_FIELDS)}
@@ -658,7 +672,7 @@ def _episode_for(
     return Episode(
         observations={
             "minimap": mm,
-            "minimap_unit_type": type_grid.reshape(T + 1, M, M),
+            "minimap_unit_type": unit_type,
             "player": player,
             "unit_counts": unit_counts,
         },  # fmt: skip
@@ -791,27 +805,45 @@ def _actions(
         total_events += len(user_sel)
         loops = np.array([u[0] for u in user_sel], np.int64)
         st, idx = _first_per_step(loops, s, T)
-        for k, j in zip(st.tolist(), idx.tolist(), strict=True):
-            loop, _removed, tags, add_mode = user_sel[j]
-            tg = np.asarray(tags, np.int64)
-            x, y, ok = pos.lookup(tg, np.full(len(tg), loop))
-            if not ok.any():
-                continue
-            cx, cy = cam_at(np.array([loop]))
-            sx, sy, _ = _screen_xy(
-                x[ok].astype(np.float64), y[ok].astype(np.float64), cx[0], cy[0], cfg
-            )
-            args[k] = -1
-            if ok.sum() == 1:
-                fn[k] = _SELECT_POINT
-                args[k, _ARG["select_point_act"]] = 1 if add_mode else 0
-                args[k, _ARG["screen"]] = sy[0] * S + sx[0]
-            else:
-                fn[k] = _SELECT_RECT
-                args[k, _ARG["select_add"]] = int(add_mode)
-                args[k, _ARG["screen"]] = sy.min() * S + sx.min()
-                args[k, _ARG["screen2"]] = sy.max() * S + sx.max()
-            stats["selections"] += 1
+        # All chosen selections at once: last known positions of their units, on the screen.
+        n_tags = np.array([len(user_sel[j][2]) for j in idx.tolist()], np.int64)
+        tags = np.fromiter(
+            (t for j in idx.tolist() for t in user_sel[j][2]), np.int64, n_tags.sum()
+        )
+        sel_of = np.repeat(np.arange(len(idx)), n_tags)
+        at = loops[idx][sel_of]
+        x, y, ok = pos.lookup(tags, at)
+        cx, cy = cam_at(at)
+        sx, sy, _ = _screen_xy(x.astype(np.float64), y.astype(np.float64), cx, cy, cfg)
+        big = np.int64(1 << 30)
+        sxo, syo = np.where(ok, sx, big), np.where(ok, sy, big)
+        starts = np.cumsum(n_tags) - n_tags
+        nonempty = n_tags > 0
+        x_lo = np.full(len(idx), big)
+        y_lo = np.full(len(idx), big)
+        x_hi = np.full(len(idx), -1)
+        y_hi = np.full(len(idx), -1)
+        n_ok = np.zeros(len(idx), np.int64)
+        if nonempty.any():
+            st_ne = starts[nonempty]
+            x_lo[nonempty] = np.minimum.reduceat(sxo, st_ne)
+            y_lo[nonempty] = np.minimum.reduceat(syo, st_ne)
+            x_hi[nonempty] = np.maximum.reduceat(np.where(ok, sx, -1), st_ne)
+            y_hi[nonempty] = np.maximum.reduceat(np.where(ok, sy, -1), st_ne)
+            n_ok[nonempty] = np.add.reduceat(ok.astype(np.int64), st_ne)
+        add_mode = np.array([user_sel[j][3] for j in idx.tolist()], bool)
+        one, many = n_ok == 1, n_ok > 1
+        k1, k2 = st[one], st[many]
+        args[k1] = -1
+        fn[k1] = _SELECT_POINT
+        args[k1, _ARG["select_point_act"]] = add_mode[one].astype(np.int32)
+        args[k1, _ARG["screen"]] = y_lo[one] * S + x_lo[one]
+        args[k2] = -1
+        fn[k2] = _SELECT_RECT
+        args[k2, _ARG["select_add"]] = add_mode[many].astype(np.int32)
+        args[k2, _ARG["screen"]] = y_lo[many] * S + x_lo[many]
+        args[k2, _ARG["screen2"]] = y_hi[many] * S + x_hi[many]
+        stats["selections"] = int(one.sum() + many.sum())
     # 3. Control-group hotkeys.
     cg = rep.control_groups
     m = np.flatnonzero(

@@ -144,6 +144,8 @@ def test_fog_approx_hides_distant_enemies_only():
     assert np.array_equal(pf == 3, pn == 3) or ((pf == 3) >= (pn == 3)).all()
     hidden = (pn == 4) & (pf != 4)
     assert hidden.any() and not ((pf == 4) & (pn != 4)).any()
+    assert not fog.observations["minimap_unit_type"][hidden].any()  # types hidden too
+    assert (full.observations["minimap_unit_type"][hidden] > 0).all()
     # The enemy main at game start is far away: hidden at step 0, visible without fog.
     assert (pn[0] == 4).any() and not (pf[0] == 4).any()
 

@@ -1,0 +1,161 @@
+"""Benchmark: binary-free replay conversion against the bare sc2reader decode, and build throughput.
+
+Measures, in one run on the same files:
+
+* ``decode_s``: ``sc2reader.load_replay(path)`` (load level 4, default engine): the baseline;
+* ``convert_s``: `sc2agents.data.replay_convert.convert_replay` (our decode + conversion into two
+  episodes), interleaved file by file with the baseline so that machine load hits both alike;
+* ``ratio = decode_s / convert_s`` (target >= 0.5: conversion costs at most 2x the bare decode),
+  on wall time and on process CPU time (steadier on a shared machine);
+* replays/s of the full ``build_dataset`` job (conversion + storage) with 1 worker (in-process) and
+  2 workers (Ray actors, when Ray is installed);
+* bytes written per replay and per step, against the raw uint8 size of one step (the replay
+  observation keys stored raw) and of one 38-layer 64x64 PySC2 frame (~156 kB); target <= 25%.
+
+Usage::
+
+    python benchmarks/replay_conversion.py [--quick] [--json=PATH] [--replays=DIR]
+
+The corpus is ``../shared/replays`` (read-only) when present, else ``replays/``. Files that are not
+usable 1v1 games are skipped by both the baseline and the conversion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sc2agents.data import build  # noqa: E402
+from sc2agents.data import replay_convert as rc  # noqa: E402
+from sc2agents.data.replay_decode import ReplayError  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "replays"
+PYSC2_FRAME = 38 * 64 * 64  # one 38-layer 64x64 uint8 frame (27 screen + 11 minimap layers)
+
+
+def _corpus(arg: str | None) -> pathlib.Path:
+    if arg:
+        return pathlib.Path(arg)
+    return SHARED if SHARED.is_dir() else ROOT / "replays"
+
+
+def _measure(files: list[pathlib.Path], cfg: rc.ConvertConfig) -> dict:
+    import sc2reader
+
+    rows = []
+    for f in files:
+        w0, c0 = time.perf_counter(), time.process_time()
+        try:
+            eps = rc.convert_replay(f, cfg)
+        except ReplayError as e:
+            print(f"  skip {f.name}: {e.reason}")
+            continue
+        conv_w, conv_c = time.perf_counter() - w0, time.process_time() - c0
+        w0, c0 = time.perf_counter(), time.process_time()
+        sc2reader.load_replay(str(f))
+        dec_w, dec_c = time.perf_counter() - w0, time.process_time() - c0
+        steps = sum(ep.num_steps for ep in eps)
+        raw = sum(sum(v.nbytes for v in ep.observations.values()) for ep in eps)
+        rows.append(
+            {"file": f.name, "steps": steps, "decode_s": dec_w, "convert_s": conv_w,
+             "decode_cpu_s": dec_c, "convert_cpu_s": conv_c, "raw_obs_bytes": raw}
+        )  # fmt: skip
+        print(
+            f"  {f.name[:48]:48s} steps={steps:6d} decode={dec_w:6.3f}s convert={conv_w:6.3f}s "
+            f"ratio={dec_w / conv_w:5.2f}"
+        )
+    tot = {k: sum(r[k] for r in rows) for k in ("decode_s", "convert_s", "decode_cpu_s",
+                                                 "convert_cpu_s", "steps", "raw_obs_bytes")}  # fmt: skip
+    return {"files": rows, **tot}
+
+
+def _build(files: list[pathlib.Path], cfg: rc.ConvertConfig, workers: int) -> dict:
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench_replays_"))
+    try:
+        src = tmp / "in"
+        src.mkdir()
+        for f in files:
+            os.symlink(f, src / f.name)
+        t0 = time.perf_counter()
+        s = build.build_dataset(
+            build.BuildConfig(source="replays", replays=str(src), out=str(tmp / "out"),
+                              workers=workers, convert=cfg, progress=False)
+        )  # fmt: skip
+        dt = time.perf_counter() - t0
+        return {"workers": workers, "seconds": dt, "replays_per_s": len(files) / dt,
+                "converted": s.converted, "skipped": s.skipped, "steps": s.dataset_steps,
+                "bytes": s.dataset_bytes, "episodes": s.dataset_episodes}  # fmt: skip
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="8 small replays (about a minute)")
+    ap.add_argument("--json", default=None, help="write the results to this file")
+    ap.add_argument("--replays", default=None, help="corpus directory")
+    ap.add_argument("--fog", default="approx", choices=["approx", "none"])
+    args = ap.parse_args()
+    corpus = _corpus(args.replays)
+    files = sorted(corpus.glob("*.SC2Replay"), key=lambda p: p.stat().st_size)
+    if args.quick:
+        files = [f for f in files if "vsai" not in f.name and "2v2" not in f.name][:10]
+    cfg = rc.ConvertConfig(fog=args.fog)
+    print(f"corpus: {corpus} ({len(files)} files), fog={cfg.fog}, step_mul={cfg.step_mul}")
+    rc.convert_replay(ROOT / "replays" / "lotv_5_0_15_ZvP_10000feet_zhcn_06.SC2Replay", cfg)  # warm
+    m = _measure(files, cfg)
+    usable = [pathlib.Path(corpus / r["file"]) for r in m["files"]]
+    ratio = m["decode_s"] / m["convert_s"]
+    ratio_cpu = m["decode_cpu_s"] / m["convert_cpu_s"]
+    print(f"decode (sc2reader load) {m['decode_s']:.2f}s, conversion {m['convert_s']:.2f}s "
+          f"on {len(usable)} replays, {m['steps']} steps")  # fmt: skip
+    print(f"ratio = decode/conversion = {ratio:.3f} (wall), {ratio_cpu:.3f} (cpu); target >= 0.5")
+    builds = [_build(usable, cfg, 0)]
+    try:
+        import ray  # noqa: F401
+
+        builds.append(_build(usable, cfg, 2))
+    except ImportError:
+        print("ray not installed: 2-worker run skipped")
+    for b in builds:
+        label = "1 worker (in-process)" if b["workers"] == 0 else f"{b['workers']} workers (Ray)"
+        print(f"build_dataset {label}: {b['replays_per_s']:.2f} replays/s ({b['seconds']:.1f}s)")
+    b = builds[0]
+    per_step_raw = m["raw_obs_bytes"] / max(m["steps"], 1)
+    per_step = b["bytes"] / max(b["steps"], 1)
+    print(f"bytes written: {b['bytes'] / max(b['converted'], 1) / 1e6:.2f} MB/replay, "
+          f"{per_step:.0f} B/step; raw obs {per_step_raw:.0f} B/step "
+          f"({100 * per_step / per_step_raw:.1f}%), 38-layer 64x64 frame {PYSC2_FRAME} B "
+          f"({100 * per_step / PYSC2_FRAME:.2f}%); target <= 25%")  # fmt: skip
+    result = {
+        "ratio": ratio,
+        "ratio_cpu": ratio_cpu,
+        "decode_s": m["decode_s"],
+        "convert_s": m["convert_s"],
+        "replays": len(usable),
+        "steps": m["steps"],
+        "builds": builds,
+        "bytes_per_replay": b["bytes"] / max(b["converted"], 1),
+        "bytes_per_step": per_step,
+        "raw_bytes_per_step": per_step_raw,
+        "storage_fraction_of_raw": per_step / per_step_raw,
+        "storage_fraction_of_38_layer_frame": per_step / PYSC2_FRAME,
+        "fog": cfg.fog,
+        "files": m["files"],
+    }
+    if args.json:
+        pathlib.Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
