@@ -73,8 +73,8 @@ def _measure(files: list[pathlib.Path], cfg: rc.ConvertConfig) -> dict:
             f"  {f.name[:48]:48s} steps={steps:6d} decode={dec_w:6.3f}s convert={conv_w:6.3f}s "
             f"ratio={dec_w / conv_w:5.2f}"
         )
-    tot = {k: sum(r[k] for r in rows) for k in ("decode_s", "convert_s", "decode_cpu_s",
-                                                 "convert_cpu_s", "steps", "raw_obs_bytes")}  # fmt: skip
+    keys = ("decode_s", "convert_s", "decode_cpu_s", "convert_cpu_s", "steps", "raw_obs_bytes")
+    tot = {k: sum(r[k] for r in rows) for k in keys}
     return {"files": rows, **tot}
 
 
