@@ -142,7 +142,7 @@ def main() -> None:
     rows = []
     for map_name in MAPS:
         for g in tqdm(games, desc=map_name, leave=False):
-            steps = max(20, (1500 if a.quick else 6000) // g)
+            steps = max(30, (4000 if a.quick else 16000) // g)
             if g == 1:
                 steps = 150 if a.quick else 600
             sim, sim_cpu, px_s, px_m, n_layers = run_sim(map_name, g, steps)

@@ -51,6 +51,7 @@ _ALWAYS = [
     _F[n] for n in ("no_op", "move_camera", "select_point", "select_rect", "select_control_group")
 ]
 _NO_OP = _F["no_op"]
+_IDLE = int(Order.IDLE)
 
 
 def calls_to_arrays(
@@ -97,14 +98,28 @@ def available_mask(eng: SimEngine, player: int) -> np.ndarray:
     mask[:, _F["select_army"]] = (own & tab.army[st.type_idx]).any(axis=1)
     mask[:, _F["select_unit"]] = sel.sum(axis=1) >= 2
     mask[:, _F["select_idle_worker"]] = (
-        own & tab.worker[st.type_idx] & (st.order == Order.IDLE)
+        own & tab.worker[st.type_idx] & (st.order == _IDLE)
     ).any(axis=1)
-    if sel_own.any():
-        types = np.unique(st.type_idx[sel_own])
-        for t in types:  # a few unit types, not units
-            has = (sel_own & (st.type_idx == t)).any(axis=1)
-            mask[has] |= tab.functions[t]
+    ni, ui = np.nonzero(sel_own)
+    if ni.size:
+        # Union of the selected unit types' commands: [N, T] "has type" x [T, F] functions.
+        t_count = tab.functions.shape[0]
+        has = np.bincount(ni * t_count + st.type_idx[ni, ui], minlength=n * t_count)
+        has = (has.reshape(n, t_count) > 0).astype(np.float32)
+        mask |= (has @ _functions_f32(tab)) > 0
     return mask
+
+
+_FN_CACHE: dict[int, np.ndarray] = {}
+
+
+def _functions_f32(tab: units.UnitTable) -> np.ndarray:
+    """`units.TABLE.functions` as float32 (cached per table, which `register_unit` rebuilds)."""
+    key = id(tab.functions)
+    if key not in _FN_CACHE:
+        _FN_CACHE.clear()
+        _FN_CACHE[key] = tab.functions.astype(np.float32)
+    return _FN_CACHE[key]
 
 
 def validate(

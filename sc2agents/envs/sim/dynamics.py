@@ -159,6 +159,9 @@ def substep(
 
     # --- 3. movement ---
     speed = tab.speed[ti] * dt
+    solid = alive & tab.collides[ti] & ~tab.structure[ti]
+    # Candidate pairs for blocking and collisions: near now, or near enough to meet this sub-step.
+    pairs = _near_pairs(d, rad, solid, 0.75 + 2.0 * float(speed.max(initial=0.0)))
     point_order = (order == _MOVE) | (((order == _AMOVE) | (order == _PATROL)) & ~has_t)
     chase = has_t & ~in_range & (order != _HOLD)
     tx = np.where(chase, np.take_along_axis(x, safe_t, axis=1), st.target_pos[:, :k, 0])
@@ -172,7 +175,7 @@ def substep(
     if moving.any():
         inv = np.where(gdist > 1e-6, 1.0 / np.maximum(gdist, 1e-6), 0.0).astype(np.float32)
         ux, uy = gx * inv, gy * inv
-        ux, uy = _steer(ux, uy, moving, dx, dy, d, rad, alive, ti)
+        ux, uy = _steer(ux, uy, moving, x, y, rad, pairs)
         stepl = np.minimum(speed, np.maximum(want, 0)) * moving
         x += ux * stepl
         y += uy * stepl
@@ -198,41 +201,59 @@ def substep(
         st.selected[:, :, :k] &= ~dead[None]
         st.control_groups[:, :, :, :k] &= ~dead[None, :, None, :]
 
-    # --- 4. separation ---
-    _separate(st, k, x, y, rad, alive, ti, order, in_range, bounds)
+    # --- 4. separation (pairs that could touch after this sub-step's moves) ---
+    if dead.any():
+        keep = alive[pairs[0], pairs[1]] & alive[pairs[0], pairs[2]]
+        pairs = (pairs[0][keep], pairs[1][keep], pairs[2][keep])
+    _separate(x, y, rad, order, in_range, pairs, bounds)
     return Events(died=alive0 & ~alive, k=k)
+
+
+def _near_pairs(
+    d: np.ndarray, rad: np.ndarray, solid: np.ndarray, margin: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sparse list ``(n, i, j)`` of solid pairs closer than ``r_i + r_j + margin`` (i != j).
+
+    Collisions and blocking only happen between near pairs, so steering and separation work on
+    this short list instead of the full ``[N, k, k]`` matrices.
+    """
+    near = d < (rad[:, :, None] + rad[:, None, :] + np.float32(margin))
+    near &= solid[:, :, None] & solid[:, None, :]
+    k = d.shape[1]
+    near[:, np.arange(k), np.arange(k)] = False
+    return np.nonzero(near)
 
 
 def _steer(
     ux: np.ndarray,
     uy: np.ndarray,
     moving: np.ndarray,
-    dx: np.ndarray,
-    dy: np.ndarray,
-    d: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
     rad: np.ndarray,
-    alive: np.ndarray,
-    ti: np.ndarray,
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Turn moving units sideways around a solid unit right in front of them."""
-    solid = alive & units.TABLE.collides[ti]
-    ahead = dx * ux[:, :, None] + dy * uy[:, :, None]  # projection of j onto i's heading
-    lateral = dx * (-uy[:, :, None]) + dy * ux[:, :, None]  # signed sideways offset
-    reach = rad[:, :, None] + rad[:, None, :]
-    block = (
-        moving[:, :, None]
-        & solid[:, None, :]
-        & solid[:, :, None]
-        & (ahead > 0)
-        & (ahead < reach + 0.75)
-        & (np.abs(lateral) < reach * 0.95)
-    )
+    """Turn moving units sideways around a solid unit right in front of them (sparse pairs)."""
+    pn, pi, pj = pairs
+    m = moving[pn, pi]
+    if not m.any():
+        return ux, uy
+    pn, pi, pj = pn[m], pi[m], pj[m]
+    dx = x[pn, pj] - x[pn, pi]
+    dy = y[pn, pj] - y[pn, pi]
+    hx, hy = ux[pn, pi], uy[pn, pi]
+    ahead = dx * hx + dy * hy  # projection of j onto i's heading
+    lateral = dy * hx - dx * hy  # signed sideways offset
+    reach = rad[pn, pi] + rad[pn, pj]
+    block = (ahead > 0) & (ahead < reach + 0.75) & (np.abs(lateral) < reach * 0.95)
     if not block.any():
         return ux, uy
     # Go around on the side away from the blocker (left if it is to the right).
-    side = np.where(lateral >= 0, -1.0, 1.0).astype(np.float32)
-    strength = np.where(block, (reach - np.abs(lateral)) / np.maximum(reach, 1e-3), 0.0)
-    s = (side * strength).sum(axis=2).astype(np.float32)
+    side = np.where(lateral[block] >= 0, -1.0, 1.0)
+    strength = (reach[block] - np.abs(lateral[block])) / np.maximum(reach[block], 1e-3)
+    flat = pn[block] * ux.shape[1] + pi[block]
+    s = np.bincount(flat, weights=side * strength, minlength=ux.size)
+    s = s.reshape(ux.shape).astype(np.float32)
     nx = ux - uy * s * 1.5
     ny = uy + ux * s * 1.5
     norm = np.sqrt(nx * nx + ny * ny)
@@ -241,40 +262,46 @@ def _steer(
 
 
 def _separate(
-    st: SimState,
-    k: int,
     x: np.ndarray,
     y: np.ndarray,
     rad: np.ndarray,
-    alive: np.ndarray,
-    ti: np.ndarray,
     order: np.ndarray,
     attacking: np.ndarray,
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
     bounds: tuple[float, float, float, float],
 ) -> None:
-    solid = alive & units.TABLE.collides[ti] & ~units.TABLE.structure[ti]
-    if solid.sum(axis=1).max(initial=0) >= 2:
-        dx = x[:, None, :] - x[:, :, None]
-        dy = y[:, None, :] - y[:, :, None]
+    """Push overlapping solid units apart (on the candidate pairs), then clamp to the map."""
+    pn, pi, pj = pairs
+    if pn.size:
+        dx = x[pn, pj] - x[pn, pi]
+        dy = y[pn, pj] - y[pn, pi]
         d = np.sqrt(dx * dx + dy * dy)
-        overlap = rad[:, :, None] + rad[:, None, :] - d
-        pair = solid[:, :, None] & solid[:, None, :] & (overlap > 0)
-        idx = np.arange(k)
-        pair[:, idx, idx] = False
-        if pair.any():
+        overlap = rad[pn, pi] + rad[pn, pj] - d
+        hit = overlap > 0
+        if hit.any():
+            pn, pi, pj = pn[hit], pi[hit], pj[hit]
+            dx, dy, d, overlap = dx[hit], dy[hit], d[hit], overlap[hit]
             mob = np.ones(x.shape, np.float32)
             mob[attacking] = _PUSH_WEIGHT["attacking"]
             mob[order == _HOLD] = _PUSH_WEIGHT["hold"]
-            share = mob[:, :, None] / (mob[:, :, None] + mob[:, None, :])
+            mi, mj = mob[pn, pi], mob[pn, pj]
+            share = mi / (mi + mj)
             # Coincident units: separate along a fixed per-pair direction.
             same = d < 1e-4
-            ex = np.where(same, np.cos(idx[None, :] - idx[:, None]).astype(np.float32), dx)
-            ey = np.where(same, np.sin(idx[None, :] - idx[:, None]).astype(np.float32), dy)
-            dd = np.where(same, 1.0, d)
-            push = np.where(pair, overlap * share / dd, 0.0).astype(np.float32)
+            ang = (pj - pi).astype(np.float32)
+            dx = np.where(same, np.cos(ang), dx)
+            dy = np.where(same, np.sin(ang), dy)
+            d = np.where(same, 1.0, d)
+            push = overlap * share / d
+            flat = pn * x.shape[1] + pi
+            size = x.size
             # i moves away from j: -(vector i->j)
-            x -= (push * ex).sum(axis=2)
-            y -= (push * ey).sum(axis=2)
+            x -= np.bincount(flat, weights=push * dx, minlength=size).reshape(x.shape).astype(
+                np.float32
+            )
+            y -= np.bincount(flat, weights=push * dy, minlength=size).reshape(y.shape).astype(
+                np.float32
+            )
     x0, y0, x1, y1 = bounds
     np.clip(x, x0 + rad, x1 - rad, out=x)
     np.clip(y, y0 + rad, y1 - rad, out=y)

@@ -257,18 +257,21 @@ class Observer:
             vis &= seen | (st.owner == p1) | (st.owner == NEUTRAL)
         return vis
 
-    def _unit_values(self, st: SimState, ni: np.ndarray, ui: np.ndarray) -> dict[str, np.ndarray]:
-        """Per-unit values of the unit layers; None for a layer that is zero for every unit."""
+    def _unit_values(self, st: SimState, fi: np.ndarray) -> dict[str, np.ndarray | None]:
+        """Per-unit values of the unit layers; None for a layer that is zero for every unit.
+
+        ``fi`` holds the flat ``n * U + u`` indices of the units.
+        """
         p1 = self.player + 1
-        own = st.owner[ni, ui].astype(np.int32)
+        own = st.owner.ravel()[fi].astype(np.int32)
         rel = np.where(own == p1, 1, np.where(own == NEUTRAL, 3, 4)).astype(np.int32)
-        hp = st.health[ni, ui]
-        hpm = st.health_max[ni, ui]
+        hp = st.health.ravel()[fi]
+        hpm = st.health_max.ravel()[fi]
         vals: dict[str, np.ndarray | None] = {
             "player_id": own,
             "player_relative": rel,
-            "unit_type": st.unit_type[ni, ui],
-            "selected": st.selected[self.player, ni, ui].astype(np.int32),
+            "unit_type": st.unit_type.ravel()[fi],
+            "selected": st.selected[self.player].ravel()[fi].astype(np.int32),
             "unit_hit_points": np.ceil(hp).astype(np.int32),
             "unit_hit_points_ratio": (hp / np.maximum(hpm, 1e-6) * 255).astype(np.int32),
             "unit_energy": None,
@@ -276,17 +279,17 @@ class Observer:
             "unit_shields": None,
             "unit_shields_ratio": None,
         }
-        shm = st.shield_max[ni, ui]
+        shm = st.shield_max.ravel()[fi]
         if shm.any():  # only Protoss units have shields
-            sh = st.shield[ni, ui]
+            sh = st.shield.ravel()[fi]
             vals["unit_shields"] = np.ceil(sh).astype(np.int32)
             vals["unit_shields_ratio"] = (sh / np.maximum(shm, 1e-6) * 255).astype(np.int32)
-        en = st.energy[ni, ui]
+        en = st.energy.ravel()[fi]
         if en.any():
             vals["unit_energy"] = en.astype(np.int32)
             emax = st.extra.get("energy_max")
             if emax is not None:
-                vals["unit_energy_ratio"] = (en / np.maximum(emax[ni, ui], 1e-6) * 255).astype(
+                vals["unit_energy_ratio"] = (en / np.maximum(emax.ravel()[fi], 1e-6) * 255).astype(
                     np.int32
                 )
         return vals
@@ -318,11 +321,10 @@ class Observer:
         if ni.size == 0:
             stack.prev = np.zeros(0, np.int64)
             return
-        t = st.type_idx[ni, ui]
-        cx = px[ni, ui].astype(np.int64)  # truncation == floor for the on-screen (>= 0) part
-        cy = py[ni, ui].astype(np.int64)
-        cx -= px[ni, ui] < 0
-        cy -= py[ni, ui] < 0
+        fi = ni * mask.shape[1] + ui
+        t = st.type_idx.ravel()[fi]
+        cx = np.floor(px.ravel()[fi]).astype(np.int64)
+        cy = np.floor(py.ravel()[fi]).astype(np.int64)
         size = stack.size
         lmax = int(sten.length[t].max())  # pad only to the largest unit present
         yy = cy[:, None] + sten.dy[t, :lmax]
@@ -332,7 +334,7 @@ class Observer:
         flat = flat_all[ok]  # only covered on-screen pixels
         rep = np.nonzero(ok)[0]  # unit (row) of each pixel
         stack.prev = flat
-        vals = self._unit_values(st, ni, ui)
+        vals = self._unit_values(st, fi)
         chans, cols = [], []
         for name in names:
             if name == "unit_type" and stack is self.minimap and not self.cheat:
