@@ -97,9 +97,9 @@ def available_mask(eng: SimEngine, player: int) -> np.ndarray:
     sel_own = sel & own
     mask[:, _F["select_army"]] = (own & tab.army[st.type_idx]).any(axis=1)
     mask[:, _F["select_unit"]] = sel.sum(axis=1) >= 2
-    mask[:, _F["select_idle_worker"]] = (
-        own & tab.worker[st.type_idx] & (st.order == _IDLE)
-    ).any(axis=1)
+    mask[:, _F["select_idle_worker"]] = (own & tab.worker[st.type_idx] & (st.order == _IDLE)).any(
+        axis=1
+    )
     ni, ui = np.nonzero(sel_own)
     if ni.size:
         # Union of the selected unit types' commands: [N, T] "has type" x [T, F] functions.

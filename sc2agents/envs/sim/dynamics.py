@@ -296,11 +296,15 @@ def _separate(
             flat = pn * x.shape[1] + pi
             size = x.size
             # i moves away from j: -(vector i->j)
-            x -= np.bincount(flat, weights=push * dx, minlength=size).reshape(x.shape).astype(
-                np.float32
+            x -= (
+                np.bincount(flat, weights=push * dx, minlength=size)
+                .reshape(x.shape)
+                .astype(np.float32)
             )
-            y -= np.bincount(flat, weights=push * dy, minlength=size).reshape(y.shape).astype(
-                np.float32
+            y -= (
+                np.bincount(flat, weights=push * dy, minlength=size)
+                .reshape(y.shape)
+                .astype(np.float32)
             )
     x0, y0, x1, y1 = bounds
     np.clip(x, x0 + rad, x1 - rad, out=x)
