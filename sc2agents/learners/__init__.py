@@ -10,12 +10,14 @@ The registry key equals the file stem and the Config's ``learner_name``. Every l
 | ``cql`` | ``cql.py`` | Kumar et al. 2020 (CQL); Kumar et al. 2023 (Scaled QL, C51 option) |
 | ``mc`` | ``mc.py`` | Park et al. 2025 (horizon reduction, n = inf); Park et al. 2024 |
 | ``sharsa`` | ``sharsa.py`` | Park et al. 2025, "Horizon Reduction Makes RL Scalable" |
+| ``crl`` | ``crl.py`` | Eysenbach et al. 2022, "Contrastive Learning as Goal-Conditioned RL" |
 """
 
 from __future__ import annotations
 
 from sc2agents.learners.bc import BCConfig, BCLearner
 from sc2agents.learners.cql import CQLConfig, CQLLearner
+from sc2agents.learners.crl import CRLConfig, CRLLearner
 from sc2agents.learners.dqn import DQNConfig, DQNLearner
 from sc2agents.learners.mc import MCConfig, MCLearner
 from sc2agents.learners.sharsa import SHARSAConfig, SHARSALearner
@@ -26,6 +28,7 @@ LEARNERS: dict[str, type] = {
     "cql": CQLLearner,
     "mc": MCLearner,
     "sharsa": SHARSALearner,
+    "crl": CRLLearner,
 }
 
 __all__ = [
@@ -34,6 +37,8 @@ __all__ = [
     "BCLearner",
     "CQLConfig",
     "CQLLearner",
+    "CRLConfig",
+    "CRLLearner",
     "DQNConfig",
     "DQNLearner",
     "MCConfig",
