@@ -64,6 +64,7 @@ __all__ = [
 ]
 
 _NO_OP = int(features.FUNCTION_IDS["no_op"])
+_MAX_WINDOW = 256  # n-step sums over longer windows use returns-to-go differences
 
 
 @dataclasses.dataclass(frozen=True)
@@ -288,7 +289,7 @@ class Sampler:
         if self._index is None or version != self._version:
             self._index = None  # free the old tables first (bounded memory while streaming)
             c = self.config
-            need_g = c.returns or c.n_step is None
+            need_g = c.returns or c.n_step is None or c.n_step > _MAX_WINDOW
             self._index = _Index(self._shards(), need_g, c.gamma)
             self._version = version
 
@@ -362,6 +363,11 @@ class Sampler:
             rewards = ix.G[steps]
         elif c.n_step == 1:
             rewards = ix.rewards[steps].astype(np.float64)
+        elif c.n_step > _MAX_WINDOW:  # long windows: difference of returns-to-go, O(1) per row
+            assert ix.G is not None
+            end = steps + k
+            g_end = np.where(k < left, ix.G[np.minimum(end, ix.num_steps - 1)], 0.0)
+            rewards = ix.G[steps] - gamma**k * g_end
         else:
             j = np.arange(c.n_step, dtype=np.int64)
             valid = j[None, :] < k[:, None]

@@ -299,3 +299,26 @@ def test_steps_subset_and_actor_goals(ds):
         assert ge == e and gt > t and d == gt - t
     with pytest.raises(ValueError, match="global step indices"):
         uniform_sampler(ds, steps=np.array([len(STEPS)]))
+
+
+def test_long_nstep_windows_use_returns_to_go(tmp_path):
+    rng = np.random.default_rng(0)
+    eps = [make_episode(e, T, T % 2 == 0, T % 2 == 1) for e, T in enumerate([700, 301, 40])]
+    for ep in eps:
+        ep.rewards[:] = rng.standard_normal(ep.num_steps).astype(np.float32)
+    with DatasetWriter(tmp_path, shard_size=500) as w:
+        for ep in eps:
+            w.add_episode(ep)
+    n, gamma = 300, 0.99
+    s = nstep_sampler(open_dataset(tmp_path), n=n, gamma=gamma)
+    idx = np.arange(0, s.num_steps, 7)
+    b = s.batch_at(idx)
+
+    def ids(obs):  # the minimap's uint8 step counter wraps past 255: use `player`
+        return [(int(a), int(c)) for a, c in obs["player"][:, :2]]
+
+    for i, (e, t) in enumerate(ids(b.observations)):
+        r = eps[e].rewards.astype(np.float64)
+        k = min(n, len(r) - t)
+        assert b.rewards[i] == pytest.approx(sum(gamma**j * r[t + j] for j in range(k)), abs=1e-4)
+        assert ids(b.next_observations)[i] == (e, t + k)
