@@ -1,0 +1,287 @@
+"""Learner updates/s with the real sampler feeding it, against a bare torch loop of its network.
+
+For every learner (`sc2agents.learners.LEARNERS`), encoder preset and batch size (and device: CPU,
+plus CUDA when present), in the same process:
+
+* **learner**: the real pipeline of ``bin/train``: a simulator dataset on disk (built once with
+  `sc2agents.data.sim_rollouts`, cached under ``--dir``), the learner's own sampler
+  (`sc2agents.training.parts.sampler_config_for`), the background `Prefetcher` (uint8 until on the
+  device) and ``learner.update(batch)``;
+* **bare**: the learner's largest trainable module (its actor / Q / value network, i.e. the same
+  encoder and head), ``forward`` on one batch that already sits on the device, a scalar of its
+  outputs, ``backward`` and an ``Adam`` step: the cost floor of training that network.
+
+``ratio`` = learner updates/s / bare updates/s (target >= 0.8). A learner that trains more than
+that one network per update (target networks, a second critic, an actor plus a critic, two
+encoders) pays for it; its row lists ``trainable_modules`` and ``forward_modules`` so a low ratio
+can be read as "extra networks" rather than overhead. ``wait_frac`` is the share of the learner's
+wall time spent waiting for a batch (the sampler must not be the bottleneck: ~0).
+
+The two loops run in alternating rounds (bare, learner, bare, learner, ...) and the ratio is the
+median of the per-round ratios, so load from other processes on a shared machine hits both alike.
+
+Usage: ``python benchmarks/learner_throughput.py [--quick] [--json=PATH] [--learners=bc,dqn]
+[--presets=fullyconv_lite,resnet_full] [--batch_sizes=32,256] [--devices=cpu,cuda]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import pathlib
+import statistics
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+from sc2agents.data import samplers  # noqa: E402
+from sc2agents.data.dataset import DatasetWriter, open_dataset  # noqa: E402
+from sc2agents.data.prefetch import Prefetcher  # noqa: E402
+from sc2agents.learners import LEARNERS  # noqa: E402
+from sc2agents.training import config as tc  # noqa: E402
+from sc2agents.training import parts  # noqa: E402
+
+TARGET = 0.8
+
+
+def build_dataset(root: pathlib.Path, size: int, episodes: int) -> pathlib.Path:
+    """A MoveToBeacon dataset (scripted demonstrator with noise) at ``size`` x ``size``, cached."""
+    from sc2agents.data import sim_rollouts
+
+    path = root / f"MoveToBeacon_{size}_{episodes}ep"
+    if (path / "manifest.json").exists():
+        return path
+    cfg = sim_rollouts.SimRolloutConfig(
+        map_name="MoveToBeacon", policy="mixed", episodes=episodes, screen_size=size,
+        minimap_size=size, seed=0,
+    )  # fmt: skip
+    with DatasetWriter(path, metadata={"source": "sim", "map": "MoveToBeacon"}) as w:
+        for task in sim_rollouts.plan_tasks(cfg):
+            w.add_episodes(sim_rollouts.rollout(task, cfg))
+    return path
+
+
+def make_learner(name: str, preset: str, obs_spec: Any, size: int, device: torch.device) -> Any:
+    cls = tc.learner_config_class(name)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    config = cls(**({"encoder": preset} if "encoder" in fields else {}))
+    action_spec = {"screen_size": size, "minimap_size": size}
+    return LEARNERS[name](config, obs_spec, action_spec, device=device), config
+
+
+def modules_of(learner: Any) -> list[tuple[str, torch.nn.Module]]:
+    return [(k, m) for k, m in vars(learner).items() if isinstance(m, torch.nn.Module)]
+
+
+def n_params(m: torch.nn.Module, trainable: bool = True) -> int:
+    return sum(p.numel() for p in m.parameters() if p.requires_grad or not trainable)
+
+
+def _scalar(out: Any) -> torch.Tensor:
+    """Sum of the means of every float tensor in a network's output (any nesting)."""
+    if isinstance(out, torch.Tensor):
+        return out.float().mean() if out.is_floating_point() else out.new_zeros((), dtype=float)
+    if dataclasses.is_dataclass(out):
+        out = {f.name: getattr(out, f.name) for f in dataclasses.fields(out)}
+    elif hasattr(out, "__dict__"):  # e.g. heads.FactoredQ
+        out = vars(out)
+    if isinstance(out, Mapping):
+        out = list(out.values())
+    if isinstance(out, (list, tuple)):
+        parts_ = [_scalar(o) for o in out if o is not None]
+        parts_ = [p for p in parts_ if p.requires_grad]
+        return torch.stack(parts_).sum() if parts_ else torch.zeros(())
+    return torch.zeros(())
+
+
+class BareLoop:
+    """forward + backward + Adam of ``module`` on one device-resident batch."""
+
+    def __init__(self, module: torch.nn.Module, batch: Any, goals: bool) -> None:
+        self.module = module
+        self.batch = batch
+        self.goals = goals
+        self.opt = torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=1e-4)
+
+    def step(self) -> None:
+        obs = self.batch.observations
+        out = self.module(obs, self.batch.goals) if self.goals else self.module(obs)
+        loss = _scalar(out)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timed(fn: Any, n: int, device: torch.device) -> float:
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    _sync(device)
+    return n / (time.perf_counter() - t0)
+
+
+def bench_one(
+    name: str, preset: str, batch_size: int, device: torch.device, ds_path: pathlib.Path,
+    size: int, rounds: int, updates: int, warmup: int,
+) -> dict[str, Any]:  # fmt: skip
+    ds = open_dataset(ds_path)
+    torch.manual_seed(0)
+    learner, config = make_learner(name, preset, ds.observation_spec, size, device)
+    scfg = parts.sampler_config_for(name, config, LEARNERS[name])
+    sampler = samplers.Sampler(ds, scfg, seed=0)
+    mods = modules_of(learner)
+    trainable = [(k, m) for k, m in mods if n_params(m) > 0]
+    main_name, main = max(trainable, key=lambda km: n_params(km[1]))
+    batch = sampler.sample(batch_size).to(device)
+    bare = BareLoop(main, batch, goals=scfg.goals is not None)
+    try:
+        bare.step()
+    except TypeError:  # A forward that needs more than (obs[, goal]): fall back to obs only.
+        bare = BareLoop(main, batch, goals=False)
+        bare.step()
+    prefetcher = Prefetcher(sampler, batch_size, device, num_batches_ahead=4)
+    try:
+        for _ in range(warmup):
+            learner.update(next(prefetcher))
+            bare.step()
+        bare_rates, learner_rates, ratios = [], [], []
+        waited0, t_learn = prefetcher._waited, 0.0  # noqa: SLF001 - the prefetcher's own counter.
+        for _ in range(rounds):
+            b = _timed(bare.step, updates, device)
+            t0 = time.perf_counter()
+            rate = _timed(lambda: learner.update(next(prefetcher)), updates, device)
+            t_learn += time.perf_counter() - t0
+            bare_rates.append(b)
+            learner_rates.append(rate)
+            ratios.append(rate / b)
+        wait_frac = (prefetcher._waited - waited0) / max(t_learn, 1e-9)  # noqa: SLF001
+    finally:
+        prefetcher.close()
+    ups = statistics.median(learner_rates)
+    return {
+        "learner": name,
+        "preset": preset,
+        "batch_size": batch_size,
+        "device": str(device),
+        "resolution": size,
+        "updates_per_s": ups,
+        "samples_per_s": ups * batch_size,
+        "bare_updates_per_s": statistics.median(bare_rates),
+        "ratio": statistics.median(ratios),
+        "ratio_rounds": ratios,
+        "wait_frac": wait_frac,
+        "bare_module": f"{main_name} ({type(main).__name__}, {n_params(main):,} params)",
+        "trainable_modules": [k for k, _ in trainable],
+        "forward_modules": [k for k, m in mods if n_params(m, trainable=False) > 0],
+        "learner_params": sum(n_params(m) for _, m in trainable),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="2 learners, 1 preset, batch 32 (~1 min)")
+    ap.add_argument("--json", default=None, help="write results to this JSON file")
+    ap.add_argument("--dir", default="/tmp/sc2agents_bench_learner", help="dataset cache dir")
+    ap.add_argument("--learners", default=None, help="comma list (default: all registered)")
+    ap.add_argument("--presets", default=None, help="default fullyconv_lite,resnet_full")
+    ap.add_argument("--batch_sizes", default=None, help="default 32,256")
+    ap.add_argument("--devices", default=None, help="default cpu (+cuda when present)")
+    ap.add_argument("--resolution", type=int, default=None, help="screen/minimap side (64)")
+    ap.add_argument("--rounds", type=int, default=None)
+    ap.add_argument("--updates", type=int, default=None, help="updates per round and loop")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (0: torch's default). 1 by default: on a shared 2-core CPU "
+        "extra threads spin and slow both loops ~10x; the ratio compares like with like anyway",
+    )
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    quick = args.quick
+    learners = (args.learners or ("bc,dqn" if quick else ",".join(sorted(LEARNERS)))).split(",")
+    learners = [n for n in learners if n in LEARNERS] or sorted(LEARNERS)[:1]
+    presets = (args.presets or ("fullyconv_lite" if quick else "fullyconv_lite,resnet_full")).split(
+        ","
+    )
+    batch_sizes = [int(b) for b in (args.batch_sizes or ("32" if quick else "32,256")).split(",")]
+    has_cuda = torch.cuda.is_available()
+    devices = args.devices or ("cuda" if quick and has_cuda else "cpu,cuda" if has_cuda else "cpu")
+    size = args.resolution or (32 if quick else 64)
+    rounds = args.rounds or (3 if quick else 3)
+    updates = args.updates or (4 if quick else 10)
+
+    console = Console(stderr=True, width=160)
+    t0 = time.perf_counter()
+    ds_path = build_dataset(pathlib.Path(args.dir), size, 16 if quick else 48)
+    console.print(f"dataset {ds_path} ready in {time.perf_counter() - t0:.0f} s")
+    rows = []
+    for device_name in devices.split(","):
+        device = torch.device(device_name)
+        for preset in presets:
+            for bs in batch_sizes:
+                for name in learners:
+                    gpu = device.type == "cuda"
+                    n_upd = updates * (5 if gpu else 1)
+                    t = time.perf_counter()
+                    row = bench_one(
+                        name, preset, bs, device, ds_path, size, rounds, n_upd, warmup=2
+                    )
+                    row["wall_s"] = time.perf_counter() - t
+                    rows.append(row)
+                    console.print(
+                        f"{name:7s} {preset:15s} b={bs:<4d} {device_name:5s} "
+                        f"{row['updates_per_s']:8.2f} upd/s  bare {row['bare_updates_per_s']:8.2f}"
+                        f"  ratio {row['ratio']:.2f}  wait {row['wait_frac']:.3f}"
+                    )
+
+    table = Table(title=f"learner throughput ({size}x{size} layers, target ratio >= {TARGET})")
+    for col in ("learner", "preset", "batch", "device", "upd/s", "samples/s", "bare upd/s",
+                "ratio", "wait", "trained modules"):  # fmt: skip
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            r["learner"], r["preset"], str(r["batch_size"]), r["device"],
+            f"{r['updates_per_s']:.2f}", f"{r['samples_per_s']:.0f}",
+            f"{r['bare_updates_per_s']:.2f}", f"{r['ratio']:.2f}", f"{r['wait_frac']:.3f}",
+            ",".join(r["trainable_modules"]),
+        )  # fmt: skip
+    Console(width=160).print(table)
+    below = sorted({r["learner"] for r in rows if r["ratio"] < TARGET})
+    out = {
+        "benchmark": "learner_throughput",
+        "target_ratio": TARGET,
+        "quick": quick,
+        "torch_threads": torch.get_num_threads(),
+        "load_average": list(os.getloadavg()),
+        "cuda": torch.cuda.get_device_name(0) if has_cuda else None,
+        "learners_below_target": below,
+        "min_ratio": min(r["ratio"] for r in rows),
+        "max_wait_frac": max(r["wait_frac"] for r in rows),
+        "rows": rows,
+    }
+    print(f"ratio min {out['min_ratio']:.2f}; below {TARGET}: {below or 'none'}")
+    if args.json:
+        pathlib.Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        pathlib.Path(args.json).write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
