@@ -5,11 +5,14 @@ For DefeatRoaches and CollectMineralShards at 1, 16, 64 and 256 parallel games (
 ``SimEngine.step_encoded`` (uniformly random *available* actions with random arguments, games reset
 as they end) plus ``SimEngine.observe`` (the feature layers of all games).
 
-The bound is measured in the same run on the same machine: a bare numpy loop that does nothing but
-the unavoidable memory work of the observation, i.e. for each step it clears last step's unit pixels
-and scatters the same number of unit pixels (recorded from the simulator run itself) into the same
-dynamic screen and minimap layers of the same ``[N, C, 64, 64]`` int32 buffers, with precomputed
-indices. ``ratio`` = simulator env-steps/s / bound env-steps/s (target at 64 games: >= 0.25, and
+The bound is measured in the same run on the same machine: a bare numpy loop that only scatters
+the same number of units into the same layers, i.e. for each step it takes as many unit positions
+as the simulator drew that step (screen and minimap), turns them into pixel indices with a disc
+stencil of the same average pixel count, zeroes last step's pixels and writes one value per unit
+into each layer the simulator drew, in the same ``[N, C, 64, 64]`` int32 buffers. No game logic,
+no actions, no fog, no structured observations.
+
+``ratio`` = simulator env-steps/s / bound env-steps/s (target at 64 games: >= 0.25, and
 >= 20,000 env-steps/s on 2 cores). Both are reported per wall second and per CPU second of this
 process (``time.process_time``): on a shared, loaded machine the wall figures drop with the load,
 the CPU figures show what a free core delivers. numpy runs the step on one core.
@@ -59,15 +62,18 @@ def random_actions(
 
 def run_sim(
     map_name: str, games: int, steps: int, seed: int = 0
-) -> tuple[float, float, list[int], list[int], list[int]]:
-    """Simulator env-steps per wall second and per CPU second, plus per step the unit-pixel
-    counts (screen, minimap) and the number of layers drawn."""
+) -> tuple[float, float, dict[str, list[int]]]:
+    """Simulator env-steps per wall second and per CPU second.
+
+    Also returns, per step, the units and unit pixels drawn (screen, minimap) and the number of
+    screen layers drawn, for the bound.
+    """
     eng = SimEngine(map_name, games, screen_size=SIZE, minimap_size=SIZE, step_mul=8, seed=seed)
     rng = np.random.default_rng(seed)
     eng.reset()
     obs = eng.observe()
     timed = cpu = 0.0
-    px_s, px_m, n_layers = [], [], []
+    px_s, px_m, n_layers, units_s, units_m = [], [], [], [], []
     warm = max(2, steps // 10)
     for t in range(steps + warm):
         fn, args = random_actions(rng, obs["available_actions"])
@@ -85,13 +91,33 @@ def run_sim(
             px_s.append(int(ob.screen.prev.size))
             px_m.append(int(ob.minimap.prev.size))
             n_layers.append(len(ob.screen.drawn))
-    return games * steps / timed, games * steps / max(cpu, 1e-9), px_s, px_m, n_layers
+            units_s.append(int(ob.drawn_units[0]))
+            units_m.append(int(ob.drawn_units[1]))
+    counts = {
+        "px_s": px_s,
+        "px_m": px_m,
+        "n_layers": n_layers,
+        "units_s": units_s,
+        "units_m": units_m,
+    }
+    return games * steps / timed, games * steps / max(cpu, 1e-9), counts
 
 
 def run_bound(
-    games: int, px_s: list[int], px_m: list[int], n_layers: list[int], seed: int = 0
+    games: int,
+    units_s: list[int],
+    units_m: list[int],
+    px_s: list[int],
+    px_m: list[int],
+    n_layers: list[int],
+    seed: int = 0,
 ) -> tuple[float, float]:
-    """Bare scatter of the same pixel counts into the same dynamic layers.
+    """Bare numpy scatter of the same number of units into the same layers.
+
+    Per step: the same number of units (recorded from the simulator, per step) at given positions
+    are turned into pixel indices with a disc stencil of the same average pixel count, last step's
+    pixels are zeroed and every drawn layer gets one scatter of per-unit values, for the screen
+    and the minimap. No game logic, no actions, no fog, no structured observations.
 
     Returns env-steps per wall second and per CPU second.
     """
@@ -102,32 +128,51 @@ def run_bound(
     n_s = int(np.bincount(n_layers).argmax()) if n_layers else 0
     s_layers = [features.SCREEN[n].index for n in sim_observe._SCREEN_UNIT_LAYERS][:n_s]
     m_layers = [features.MINIMAP[n].index for n in ("player_id", "player_relative", "selected")]
-    # Precompute index/value arrays (a few distinct frames cycled), so the loop only scatters.
+
+    def stencil(px: float) -> tuple[np.ndarray, np.ndarray]:
+        r = 0.5
+        while True:  # smallest disc covering about `px` pixels on average
+            dy, dx, _ = sim_observe.disc_stencil(r)
+            if dy.size >= px or r > 8:
+                return dy, dx
+            r += 0.05
+
+    ls = stencil(np.sum(px_s) / max(1, np.sum(units_s)))
+    lm = stencil(np.sum(px_m) / max(1, np.sum(units_m)))
     frames = []
-    for i in range(8):
-        ks, km = px_s[i % len(px_s)], px_m[i % len(px_m)]
+    for i in range(8):  # a few position sets, cycled (the positions are inputs, not work)
+        ks, km = units_s[i % len(units_s)], units_m[i % len(units_m)]
         frames.append(
             (
-                rng.integers(0, scr.plane, ks),
+                np.sort(rng.integers(0, games, ks)),
+                rng.uniform(0, SIZE, (ks, 2)).astype(np.float32),
                 rng.integers(1, 255, ks).astype(np.int32),
-                rng.integers(0, mm.plane, km),
+                np.sort(rng.integers(0, games, km)),
+                rng.uniform(0, SIZE, (km, 2)).astype(np.float32),
                 rng.integers(1, 255, km).astype(np.int32),
             )
         )
+
+    def scatter(stack, layers, env, pos, val, sten, prev):
+        dy, dx = sten
+        yy = np.floor(pos[:, 1]).astype(np.int64)[:, None] + dy
+        xx = np.floor(pos[:, 0]).astype(np.int64)[:, None] + dx
+        ok = (yy >= 0) & (yy < SIZE) & (xx >= 0) & (xx < SIZE)
+        flat = (env[:, None] * (SIZE * SIZE) + yy * SIZE + xx)[ok]
+        v = np.broadcast_to(val[:, None], ok.shape)[ok]
+        for c in layers:
+            ch = stack.chan(c)
+            ch[prev] = 0
+            ch[flat] = v
+        return flat
+
     prev_s = prev_m = np.zeros(0, np.int64)
-    steps = len(px_s)
+    steps = len(units_s)
     t0, c0 = time.perf_counter(), time.process_time()
     for t in range(steps):
-        si, sv, mi, mv = frames[t % len(frames)]
-        for c in s_layers:
-            ch = scr.chan(c)
-            ch[prev_s] = 0
-            ch[si] = sv
-        for c in m_layers:
-            ch = mm.chan(c)
-            ch[prev_m] = 0
-            ch[mi] = mv
-        prev_s, prev_m = si, mi
+        es, ps, vs, em, pm, vm = frames[t % len(frames)]
+        prev_s = scatter(scr, s_layers, es, ps, vs, ls, prev_s)
+        prev_m = scatter(mm, m_layers, em, pm, vm, lm, prev_m)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     return games * steps / wall, games * steps / max(cpu, 1e-9)
 
@@ -145,8 +190,9 @@ def main() -> None:
             steps = max(30, (4000 if a.quick else 16000) // g)
             if g == 1:
                 steps = 150 if a.quick else 600
-            sim, sim_cpu, px_s, px_m, n_layers = run_sim(map_name, g, steps)
-            bound, bound_cpu = run_bound(g, px_s, px_m, n_layers)
+            sim, sim_cpu, counts = run_sim(map_name, g, steps)
+            bound, bound_cpu = run_bound(g, **counts)
+            px_s = counts["px_s"]
             rows.append(
                 {
                     "map": map_name,

@@ -107,6 +107,9 @@ def available_mask(eng: SimEngine, player: int) -> np.ndarray:
         has = np.bincount(ni * t_count + st.type_idx[ni, ui], minlength=n * t_count)
         has = (has.reshape(n, t_count) > 0).astype(np.float32)
         mask |= (has @ _functions_f32(tab)) > 0
+    hook = getattr(eng.scenario, "available_hook", None)
+    if hook is not None:  # scenario functions (economy: harvest, build, train; restrictions)
+        hook(eng, player, mask)
     return mask
 
 
@@ -284,6 +287,7 @@ def apply_actions(eng: SimEngine, player: int, fn: np.ndarray, args: np.ndarray)
     is_cmd = _CMD_ORDER[fn] >= 0
     if is_cmd.any():
         _commands(eng, p, np.flatnonzero(is_cmd), fn[is_cmd], args[is_cmd])
+    custom = getattr(eng.scenario, "action_functions", ())
     for fid in np.unique(fn[~is_cmd]):
         fid = int(fid)
         if fid == _NO_OP:
@@ -291,7 +295,9 @@ def apply_actions(eng: SimEngine, player: int, fn: np.ndarray, args: np.ndarray)
         envs = np.flatnonzero(fn == fid)
         a = args[envs]
         name = features.FUNCTIONS[fid].name
-        if name == "move_camera":
+        if fid in custom:  # the scenario implements it (economy functions)
+            eng.scenario.apply_action(eng, p, fid, envs, a)
+        elif name == "move_camera":
             eng.set_camera(p, envs, _minimap_to_world(eng, a[:, _A["minimap"]]))
         elif name == "select_point":
             _select_point(eng, p, envs, a[:, _A["select_point_act"]], a[:, _A["screen"]])

@@ -159,9 +159,6 @@ def substep(
 
     # --- 3. movement ---
     speed = tab.speed[ti] * dt
-    solid = alive & tab.collides[ti] & ~tab.structure[ti]
-    # Candidate pairs for blocking and collisions: near now, or near enough to meet this sub-step.
-    pairs = _near_pairs(d, rad, solid, 0.75 + 2.0 * float(speed.max(initial=0.0)))
     point_order = (order == _MOVE) | (((order == _AMOVE) | (order == _PATROL)) & ~has_t)
     chase = has_t & ~in_range & (order != _HOLD)
     tx = np.where(chase, np.take_along_axis(x, safe_t, axis=1), st.target_pos[:, :k, 0])
@@ -172,6 +169,10 @@ def substep(
     want = np.where(chase, t_edge - wrange + np.float32(0.05), gdist)
     moving = alive & (point_order | chase) & (want > 1e-4) & (speed > 0)
     moving &= ~died_by_attack
+    # Candidate pairs for blocking and collisions: touching (within 0.75) now, or close enough
+    # to meet with this sub-step's moves.
+    solid = alive & tab.collides[ti] & ~tab.structure[ti]
+    pairs = _near_pairs(d, rad, solid, np.where(moving, speed, 0).astype(np.float32))
     if moving.any():
         inv = np.where(gdist > 1e-6, 1.0 / np.maximum(gdist, 1e-6), 0.0).astype(np.float32)
         ux, uy = gx * inv, gy * inv
@@ -210,14 +211,16 @@ def substep(
 
 
 def _near_pairs(
-    d: np.ndarray, rad: np.ndarray, solid: np.ndarray, margin: float
+    d: np.ndarray, rad: np.ndarray, solid: np.ndarray, step: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sparse list ``(n, i, j)`` of solid pairs closer than ``r_i + r_j + margin`` (i != j).
+    """Sparse list ``(n, i, j)`` of solid pairs with ``d < r_i + r_j + step_i + step_j + 0.75``.
 
-    Collisions and blocking only happen between near pairs, so steering and separation work on
-    this short list instead of the full ``[N, k, k]`` matrices.
+    Collisions and blocking only happen between such pairs (``step``: how far each unit may move
+    this sub-step), so steering and separation work on this short list instead of the full
+    ``[N, k, k]`` matrices.
     """
-    near = d < (rad[:, :, None] + rad[:, None, :] + np.float32(margin))
+    reach = rad + step
+    near = d < (reach[:, :, None] + reach[:, None, :] + np.float32(0.75))
     near &= solid[:, :, None] & solid[:, None, :]
     k = d.shape[1]
     near[:, np.arange(k), np.arange(k)] = False
@@ -391,10 +394,13 @@ def _resolve_attacks(
     tot_sh = tot_sh.reshape(n_env, k)
     hit = hit.reshape(n_env, k)
     # Shields absorb first (shield armor 0); the rest goes to hit points with armor applied.
-    absorbed = np.minimum(sh, tot_sh)
-    frac = np.where(tot_sh > 0, (tot_sh - absorbed) / np.maximum(tot_sh, 1e-6), 1.0)
-    sh -= absorbed
-    hp -= tot_hp * frac
+    if sh.any():
+        absorbed = np.minimum(sh, tot_sh)
+        frac = np.where(tot_sh > 0, (tot_sh - absorbed) / np.maximum(tot_sh, 1e-6), 1.0)
+        sh -= absorbed
+        hp -= tot_hp * frac
+    else:
+        hp -= tot_hp
     # Provoke the victims and their allies nearby (call for help).
     if hit.any():
         near = (d <= CALL_FOR_HELP_RANGE) & (owner[:, :, None] == owner[:, None, :])

@@ -66,6 +66,9 @@ class SimEngine:
         camera_width: world cells across the screen (PySC2's ``camera_width_world_units``).
         substep_loops: the longest sub-step in game loops (movement/attack resolution).
         allow_cheating_layers: draw unit types on the minimap.
+        bots: built-in bots playing the players after the ``num_players`` agents (a PySC2
+            ``Difficulty``, its name or a `bots.BotParams` each; `bots.make_bots`). ``None``: the
+            map's ``default_bots`` fill the players the agents leave (two-player maps).
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class SimEngine:
         camera_width: float = 24.0,
         substep_loops: int = 8,
         allow_cheating_layers: bool = False,
+        bots: Sequence[Any] | None = None,
     ) -> None:
         self.scenario = get_scenario(scenario) if isinstance(scenario, str) else scenario
         for name, v in (
@@ -100,13 +104,19 @@ class SimEngine:
             raise ValueError(
                 f"SimEngine: action_error must be 'raise' or 'warn', got {action_error!r}"
             )
-        if num_players != self.scenario.num_players:
+        if bots is None:
+            free = max(0, self.scenario.num_players - int(num_players))
+            bots = list(getattr(self.scenario, "default_bots", ()))[:free]
+        bots = list(bots)
+        if num_players + len(bots) != self.scenario.num_players:
             raise ValueError(
                 f"SimEngine: map {self.scenario.name} has {self.scenario.num_players} player(s), "
-                f"got num_players={num_players}"
+                f"got num_players={num_players} and {len(bots)} bot(s)"
             )
         self.num_envs = int(num_envs)
         self.num_players = int(num_players)
+        self.num_bots = len(bots)
+        total = self.num_players + self.num_bots  # players in the game: agents, then bots
         self.screen_size = int(screen_size)
         self.minimap_size = int(minimap_size)
         self.step_mul = int(step_mul)
@@ -123,7 +133,7 @@ class SimEngine:
         self.time_limit_loops = limit
         self.rng = np.random.default_rng(seed)
         self.state = SimState.allocate(
-            self.num_envs, self.scenario.max_units, self.num_players, self.scenario.map_size
+            self.num_envs, self.scenario.max_units, total, self.scenario.map_size
         )
         self.scenario.fog = self.fog
         self.observers = [
@@ -137,13 +147,22 @@ class SimEngine:
                 self.use_feature_units,
                 allow_cheating_layers,
             )
-            for p in range(self.num_players)
+            for p in range(total)
         ]
         self._sight = [self._sight_stencil(r) for r in units.TABLE.sight]
-        self._rendered = [False] * self.num_players
-        self._avail: list[np.ndarray | None] = [None] * self.num_players
-        self._visible: list[np.ndarray | None] = [None] * self.num_players
-        self.episode_reward = np.zeros((self.num_players, self.num_envs), np.float32)
+        self._rendered = [False] * total
+        self._avail: list[np.ndarray | None] = [None] * total
+        self._visible: list[np.ndarray | None] = [None] * total
+        self.episode_reward = np.zeros((total, self.num_envs), np.float32)
+        self.recorder: Any = None  # sim_replay.Recorder: logs resets and agent actions
+        attach = getattr(self.scenario, "attach", None)
+        if attach is not None:  # scenario hook (economy maps): sees the engine once
+            attach(self)
+        self.bots: Any = None
+        if bots:
+            from sc2agents.envs.sim.bots import make_bots  # local: bots imports the engine
+
+            self.bots = make_bots(self, bots)
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
@@ -199,13 +218,14 @@ class SimEngine:
         return self._visible[player]
 
     def _invalidate(self) -> None:
-        self._rendered = [False] * self.num_players
-        self._avail = [None] * self.num_players
-        self._visible = [None] * self.num_players
+        total = self.state.num_players
+        self._rendered = [False] * total
+        self._avail = [None] * total
+        self._visible = [None] * total
 
     def _update_fog(self) -> None:
         if self.fog:
-            for p in range(self.num_players):
+            for p in range(self.state.num_players):
                 dynamics.update_visibility(self.state, p, self._sight)
 
     # ------------------------------------------------------------------ API
@@ -218,25 +238,31 @@ class SimEngine:
             return
         if ids.min() < 0 or ids.max() >= self.num_envs:
             raise ValueError(f"SimEngine.reset: env_ids must be in [0, {self.num_envs}), got {ids}")
+        if self.recorder is not None:  # before the reset uses the generator
+            self.recorder.on_reset(self, ids, seed)
         st = self.state
         st.clear_envs(ids)
         self.episode_reward[:, ids] = 0
         self.scenario.reset_envs(st, ids, self.rng)
-        for p in range(self.num_players):
-            self.set_camera(p, ids, np.broadcast_to(self.scenario.camera_start, (ids.size, 2)))
+        camera_of = getattr(self.scenario, "camera_start_of", None)  # per-player start (melee)
+        for p in range(st.num_players):
+            start = camera_of(p) if camera_of is not None else self.scenario.camera_start
+            self.set_camera(p, ids, np.broadcast_to(start, (ids.size, 2)))
             self.observers[p].mark_camera_dirty(ids)
             if self.scenario.preselect:
                 st.selected[p, ids] = st.alive[ids] & (st.owner[ids] == p + 1)
         if self.fog:
-            for p in range(self.num_players):
+            for p in range(st.num_players):
                 dynamics.update_visibility(st, p, self._sight)
         self._total_value(ids)
         self._invalidate()
+        if self.bots is not None:
+            self.bots.reset(ids)
 
     def _total_value(self, ids: np.ndarray | None = None) -> None:
         st = self.state
         idx = slice(None) if ids is None else ids
-        for p in range(self.num_players):
+        for p in range(st.num_players):
             own = st.alive[idx] & (st.owner[idx] == p + 1)
             val = np.where(own, units.TABLE.value[st.type_idx[idx]], 0).sum(axis=1)
             st.score_cumulative[p, idx, 3] = val  # total_value_units
@@ -292,12 +318,28 @@ class SimEngine:
                 p,
             )
             sim_actions.apply_actions(self, p, fn, args[p])
+        if self.recorder is not None:
+            self.recorder.on_step(function, args)
+        if self.bots is not None:  # built-in bots act through the same functions, always valid
+            bot_fn, bot_args = self.bots.act(self)
+            for i in range(self.num_bots):
+                p = self.num_players + i
+                fn = sim_actions.validate(
+                    bot_fn[i],
+                    bot_args[i],
+                    self.available_mask(p),
+                    self.screen_size,
+                    self.minimap_size,
+                    "raise",
+                    p,
+                )
+                sim_actions.apply_actions(self, p, fn, bot_args[i])
         return self._advance()
 
     def _advance(self) -> StepResult:
         st = self.state
         sc = self.scenario
-        reward = np.zeros((self.num_players, self.num_envs), np.float32)
+        reward = np.zeros((st.num_players, self.num_envs), np.float32)
         over = np.zeros(self.num_envs, bool)
         n_sub = max(1, math.ceil(self.step_mul / self.substep_loops))
         dt = self.step_mul / n_sub
@@ -320,13 +362,15 @@ class SimEngine:
         self._total_value()
         self._update_fog()
         self._invalidate()
-        return StepResult(reward=reward, terminated=over, truncated=truncated & ~over)
+        return StepResult(
+            reward=reward[: self.num_players], terminated=over, truncated=truncated & ~over
+        )
 
     def _killed_value(self, ev: dynamics.Events) -> None:
         st = self.state
         k = ev.k
         val = np.where(ev.died, units.TABLE.value[st.type_idx[:, :k]], 0)
-        for p in range(self.num_players):
+        for p in range(st.num_players):
             foe = (st.owner[:, :k] != p + 1) & (st.owner[:, :k] != 16)
             st.score_cumulative[p, :, 5] += np.where(foe, val, 0).sum(axis=1).astype(np.int32)
 

@@ -168,6 +168,7 @@ class Observer:
         self.terrain = {k: v.astype(np.int32) for k, v in terrain.items()}
         self._fog = scenario.fog
         self._camera_dirty = np.ones(self.n, bool)
+        self.drawn_units = [0, 0]  # units drawn last render (screen, minimap), for benchmarks
         self._drawn_camera = np.full((self.n, 2), np.nan, np.float32)
         self._init_minimap_static()
 
@@ -318,6 +319,7 @@ class Observer:
             stack.flat[(off[:, None] + prev[None, :]).ravel()] = 0
         stack.drawn = []
         ni, ui = np.nonzero(mask)
+        self.drawn_units[0 if stack is self.screen else 1] = ni.size
         if ni.size == 0:
             stack.prev = np.zeros(0, np.int64)
             return
@@ -446,6 +448,13 @@ def player_vector(st: SimState, player: int) -> np.ndarray:
     out[:, f["army_count"]] = army.sum(axis=1)
     if "minerals" in st.extra:
         out[:, f["minerals"]] = st.extra["minerals"][:, player]
+    x = st.extra
+    if "food_cap" in x:  # economy maps (sim.economy): gas, supply cap, queued supply, idle SCVs
+        out[:, f["vespene"]] = x["vespene"][:, player]
+        out[:, f["food_cap"]] = x["food_cap"][:, player]
+        out[:, f["food_used"]] += np.ceil(x["food_queued"][:, player]).astype(np.int32)
+        idle = worker & (st.order == 0)
+        out[:, f["idle_worker_count"]] = idle.sum(axis=1)
     return out
 
 

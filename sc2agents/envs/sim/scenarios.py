@@ -23,6 +23,7 @@ import dataclasses
 from collections.abc import Callable
 
 import numpy as np
+from absl import logging
 from pysc2_evolved.lib import units as sc2_units
 
 from sc2agents.envs.sim import units
@@ -321,7 +322,7 @@ class _WaveCombat(Scenario):
     """
 
     preselect: bool = True
-    max_units: int = 64
+    max_units: int = 80
     marines: int = 9
     reinforcements: int = 5
     enemy: tuple[tuple[int, int], ...] = ()
@@ -345,9 +346,20 @@ class _WaveCombat(Scenario):
     def _place(self, st, env_ids, rng, new_marines: int) -> None:
         """Spawn the enemy group (+ marines) and put everyone back in their lines."""
         n = len(env_ids)
+        types = self._enemy_types()
+        free = st.max_units - int(st.alive[env_ids].sum(axis=1).max()) - types.size
+        if new_marines > free:
+            # Out of unit slots (an agent that clears many waves): fewer reinforcements.
+            logging.warning(
+                "%s: only %d of %d reinforcements fit in max_units=%d",
+                self.name,
+                max(free, 0),
+                new_marines,
+                st.max_units,
+            )
+            new_marines = max(free, 0)
         if new_marines:
             st.spawn(env_ids, _MARINE, 1, np.zeros((n, new_marines, 2), np.float32))
-        types = self._enemy_types()
         st.spawn(env_ids, types[None].repeat(n, 0), 2, np.zeros((n, types.size, 2), np.float32))
         side = rng.choice([-1.0, 1.0], size=n)
         cx = self.camera_start[0]
