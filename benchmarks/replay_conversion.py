@@ -149,9 +149,8 @@ def main() -> int:
     for b in builds:
         label = "1 worker (in-process)" if b["workers"] == 0 else f"{b['workers']} workers (Ray)"
         extra = f", Ray start-up {b['ray_start_s']:.1f}s not included" if "ray_start_s" in b else ""
-        print(
-            f"build_dataset {label}: {b['replays_per_s']:.2f} replays/s ({b['seconds']:.1f}s{extra})"
-        )
+        rate, secs = b["replays_per_s"], b["seconds"]
+        print(f"build_dataset {label}: {rate:.2f} replays/s ({secs:.1f}s{extra})")
     b = builds[0]
     per_step_raw = m["raw_obs_bytes"] / max(m["steps"], 1)
     per_step = b["bytes"] / max(b["steps"], 1)
