@@ -11,6 +11,7 @@ The registry key equals the file stem and the Config's ``learner_name``. Every l
 | ``mc`` | ``mc.py`` | Park et al. 2025 (horizon reduction, n = inf); Park et al. 2024 |
 | ``sharsa`` | ``sharsa.py`` | Park et al. 2025, "Horizon Reduction Makes RL Scalable" |
 | ``crl`` | ``crl.py`` | Eysenbach et al. 2022, "Contrastive Learning as Goal-Conditioned RL" |
+| ``qrl`` | ``qrl.py`` | Wang et al. 2023, "Optimal Goal-Reaching RL via Quasimetric Learning" |
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sc2agents.learners.cql import CQLConfig, CQLLearner
 from sc2agents.learners.crl import CRLConfig, CRLLearner
 from sc2agents.learners.dqn import DQNConfig, DQNLearner
 from sc2agents.learners.mc import MCConfig, MCLearner
+from sc2agents.learners.qrl import QRLConfig, QRLLearner
 from sc2agents.learners.sharsa import SHARSAConfig, SHARSALearner
 
 LEARNERS: dict[str, type] = {
@@ -29,6 +31,7 @@ LEARNERS: dict[str, type] = {
     "mc": MCLearner,
     "sharsa": SHARSALearner,
     "crl": CRLLearner,
+    "qrl": QRLLearner,
 }
 
 __all__ = [
@@ -43,6 +46,8 @@ __all__ = [
     "DQNLearner",
     "MCConfig",
     "MCLearner",
+    "QRLConfig",
+    "QRLLearner",
     "SHARSAConfig",
     "SHARSALearner",
 ]

@@ -376,6 +376,20 @@ class FactoredQ:
         vals = self.function_values("expect", arg_probs(policy))
         return (F.softmax(policy.fn_logits, dim=-1) * vals).sum(-1)
 
+    def expected_vector(self, policy: PolicyOutput) -> torch.Tensor:
+        """Exact ``E_{a ~ pi} phi(s, a)`` ``[B, d]`` of a vector head (QRL's latent dynamics)."""
+        if self.q_fn.dim() != 3:
+            raise ValueError("expected_vector needs a vector FactoredQ (built with out_dim)")
+        pf = F.softmax(policy.fn_logits, dim=-1)
+        out = torch.einsum("bf,bfd->bd", pf, self.q_fn)
+        for t, probs in enumerate(arg_probs(policy)):
+            mean_feat = torch.einsum("bn,bnc->bc", probs.to(self.feats[t].dtype), self.feats[t])
+            w = pf * self.mask[:, t].to(pf.dtype)  # P(f) for the functions that take t
+            out = out + torch.einsum(
+                "bc,bcd->bd", mean_feat, torch.einsum("bf,fcd->bcd", w, self.emb[t])
+            )
+        return out
+
     def contract(self, psi: torch.Tensor) -> FactoredQ:
         """Vector ``phi(s, a) in R^d`` -> scalar ``phi(s, a) . psi_b`` for ``psi`` ``[B, d]``."""
         if self.q_fn.dim() != 3:
