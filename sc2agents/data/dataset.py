@@ -125,6 +125,7 @@ class _NpyAppender:
         self.dtype = np.dtype(dtype)
         self.row_shape = tuple(int(s) for s in row_shape)
         self.rows = 0
+        self.nbytes = 0
         self._f = open(path, "wb")  # noqa: SIM115 - closed in close()
         self._f.write(_npy_header(self.dtype, (0, *self.row_shape)))
 
@@ -134,6 +135,7 @@ class _NpyAppender:
             raise ValueError(f"{self.path.name}: row shape {a.shape[1:]} != {self.row_shape}")
         self._f.write(a.tobytes())
         self.rows += a.shape[0]
+        self.nbytes += a.nbytes
 
     def close(self) -> None:
         self._f.seek(0)
@@ -141,6 +143,33 @@ class _NpyAppender:
         self._f.flush()
         os.fsync(self._f.fileno())
         self._f.close()
+
+
+def _lock_dir(path: pathlib.Path) -> Any:
+    """Take the dataset's writer lock (``.writer.lock``, ``flock``; released on exit or kill).
+
+    Raises:
+        DatasetError: another live process is writing this dataset.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        return None
+    f = open(path / ".writer.lock", "a+")  # noqa: SIM115 - held for the writer's lifetime
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        f.seek(0)
+        owner = f.read().strip() or "another process"
+        f.close()
+        raise DatasetError(
+            f"dataset {path} is being written by {owner}; wait for it or stop it"
+        ) from e
+    f.seek(0)
+    f.truncate()
+    f.write(f"pid {os.getpid()}")
+    f.flush()
+    return f
 
 
 def _sha256(path: pathlib.Path) -> str:
@@ -346,6 +375,11 @@ class _ShardBuilder:
         self.ptr_last: dict[str, int] = {}
         self.raw_bytes = 0
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes appended so far (headers excluded)."""
+        return sum(a.nbytes for a in self.files.values())
+
     def _app(self, name: str, dtype: np.dtype, row_shape: tuple[int, ...]) -> _NpyAppender:
         if name not in self.files:
             self.files[name] = _NpyAppender(self.tmp / name, dtype, row_shape)
@@ -429,6 +463,8 @@ class DatasetWriter:
             appended after the existing ones (resume); key specs must match.
         shard_size: a shard is closed once it holds at least this many steps. Episodes are never
             split, so a shard may exceed it by one episode (or one `add_episodes` group).
+        max_shard_bytes: a shard is also closed once its files reach this many bytes, which
+            bounds the memory a streamed (`ShardStream`) shard needs whatever the data.
         metadata: free-form JSON-serialisable metadata stored in the manifest (``source``,
             ``build``, ``map``, flags, ...). ``builds``/``maps`` are also collected from episode
             ``info["build"]`` / ``info["map"]``.
@@ -443,15 +479,20 @@ class DatasetWriter:
         out_dir: str | os.PathLike[str],
         *,
         shard_size: int = 20_000,
+        max_shard_bytes: int = 512 * 2**20,
         metadata: Mapping[str, Any] | None = None,
         keyframe_threshold: float = 0.25,
         command: Sequence[str] | None = None,
     ) -> None:
-        if shard_size < 1:
-            raise ValueError(f"shard_size must be >= 1, got {shard_size}")
+        if shard_size < 1 or max_shard_bytes < 1:
+            raise ValueError(
+                f"shard_size and max_shard_bytes must be >= 1, got {shard_size}, {max_shard_bytes}"
+            )
         self.out_dir = pathlib.Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = _lock_dir(self.out_dir)
         self.shard_size = int(shard_size)
+        self.max_shard_bytes = int(max_shard_bytes)
         self.threshold = float(keyframe_threshold)
         self._closed = False
         self._builder: _ShardBuilder | None = None
@@ -529,7 +570,8 @@ class DatasetWriter:
                 v = ep.info.get(field)
                 if v is not None and _json_safe(v) not in self.manifest[key]:
                     self.manifest[key].append(_json_safe(v))
-        if self._builder is not None and self._builder.num_steps >= self.shard_size:
+        b = self._builder
+        if b is not None and (b.num_steps >= self.shard_size or b.nbytes >= self.max_shard_bytes):
             self._flush()
 
     def close(self) -> None:
@@ -543,6 +585,12 @@ class DatasetWriter:
             self._builder = None
         _write_json_atomic(self.out_dir / MANIFEST, self.manifest)
         self._closed = True
+        self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # releases the flock
+            self._lock = None
 
     def abort(self) -> None:
         """Drop the open shard without committing it (committed shards stay)."""
@@ -553,6 +601,7 @@ class DatasetWriter:
             shutil.rmtree(self._builder.tmp, ignore_errors=True)
             self._builder = None
         self._closed = True
+        self._release()
 
     def __enter__(self) -> DatasetWriter:
         return self

@@ -210,6 +210,10 @@ def test_half_written_shard_is_invisible_and_resume_appends(tmp_path, episodes):
     assert len(tmp_dirs) == 1
     ds = open_dataset(tmp_path)
     assert ds.num_episodes == 3 and ds.num_shards == 1
+    # While it lives, nobody else may write there.
+    with pytest.raises(DatasetError, match=f"being written by pid {os.getpid()}"):
+        DatasetWriter(tmp_path)
+    w._lock.close()  # what the kernel does when the writer process dies
     # A writer killed between the rename and the manifest update leaves an unknown shard dir.
     (tmp_path / "shard_00001").mkdir()
     w2 = DatasetWriter(tmp_path, shard_size=50)
@@ -222,6 +226,12 @@ def test_half_written_shard_is_invisible_and_resume_appends(tmp_path, episodes):
     assert len(ds.manifest["provenance"]) == 2
     assert_same(episodes[3], ds.shard(1).episode(0))
     ds.verify(progress=False)
+
+
+def test_max_shard_bytes(tmp_path, episodes):
+    write(tmp_path, episodes, shard_size=10**6, max_shard_bytes=1)
+    ds = open_dataset(tmp_path)
+    assert [s["num_episodes"] for s in ds.manifest["shards"]] == [1, 1, 1, 1]
 
 
 def test_group_stays_in_one_shard(tmp_path, episodes):
