@@ -284,7 +284,8 @@ def apply_actions(eng: SimEngine, player: int, fn: np.ndarray, args: np.ndarray)
     st = eng.state
     p = player
     st.last_actions[p] = np.where(fn == _NO_OP, -1, fn)
-    is_cmd = _CMD_ORDER[fn] >= 0
+    # Unit commands in one batch, except those the scenario implements itself.
+    is_cmd = (_CMD_ORDER[fn] >= 0) & ~eng.scenario_functions[fn]
     if is_cmd.any():
         _commands(eng, p, np.flatnonzero(is_cmd), fn[is_cmd], args[is_cmd])
     custom = getattr(eng.scenario, "action_functions", ())

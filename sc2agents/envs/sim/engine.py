@@ -150,6 +150,8 @@ class SimEngine:
             for p in range(total)
         ]
         self._sight = [self._sight_stencil(r) for r in units.TABLE.sight]
+        self.scenario_functions = np.zeros(features.NUM_FUNCTIONS, bool)
+        self.scenario_functions[list(self.scenario.action_functions)] = True
         self._rendered = [False] * total
         self._avail: list[np.ndarray | None] = [None] * total
         self._visible: list[np.ndarray | None] = [None] * total
@@ -270,7 +272,9 @@ class SimEngine:
     def available_mask(self, player: int = 0) -> np.ndarray:
         """Bool ``[N, 573]`` functions available to ``player`` now."""
         if self._avail[player] is None:
-            self._avail[player] = sim_actions.available_mask(self, player)
+            mask = sim_actions.available_mask(self, player)
+            self.scenario.available_hook(self, player, mask)
+            self._avail[player] = mask
         return self._avail[player]
 
     def step(self, calls: Sequence[Sequence[sc2_actions.FunctionCall]]) -> StepResult:

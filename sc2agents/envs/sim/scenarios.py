@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from absl import logging
@@ -94,6 +95,26 @@ class Scenario:
             "pathable": inside.astype(np.uint8),
             "buildable": inside.astype(np.uint8),
         }
+
+    action_functions: tuple[int, ...] = ()
+    """PySC2 function ids this scenario implements itself (`apply_action`), e.g. the economy's
+    ``Build_*``/``Train_*``/``Harvest_*``; they take precedence over the engine's own handling."""
+
+    def attach(self, engine: Any) -> None:
+        """Called once by `SimEngine.__init__` after the state is allocated (hook; default none)."""
+
+    def camera_start_of(self, player: int) -> tuple[float, float]:
+        """Camera centre of ``player`` at reset."""
+        return self.camera_start
+
+    def available_hook(self, eng: Any, player: int, mask: np.ndarray) -> None:
+        """Adjust ``player``'s available-function mask ``[N, 573]`` in place (default: keep)."""
+
+    def apply_action(
+        self, eng: Any, player: int, fid: int, envs: np.ndarray, args: np.ndarray
+    ) -> None:
+        """Apply function ``fid`` (one of `action_functions`, already validated) in ``envs``."""
+        raise NotImplementedError(f"{self.name} lists function {fid} but does not apply it")
 
     def reset_envs(self, st: SimState, env_ids: np.ndarray, rng: np.random.Generator) -> None:
         """Place the initial units of the given (already cleared) games."""
