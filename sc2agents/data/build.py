@@ -7,14 +7,15 @@
   `sc2agents.data.replay_convert.convert_replay` (no game binary);
 * ``pysc2``: one ``.SC2Replay`` file per task -> ``sc2agents.envs.pysc2_replay.observe_replay``
   (needs the game at the replay's version);
-* ``sim``: one episode index of ``--map``/``--policy`` per task ->
-  ``sc2agents.data.sim_rollouts.rollout(task, cfg)`` with ``task`` a dict (``map``, ``policy``,
-  ``index``, ``num_episodes``, ``seed``) and ``cfg`` a dict (``step_mul``, ``screen_size``,
-  ``minimap_size``, ``policy``, ``map``, ``seed``).
+* ``sim``: one `sim_rollouts.SimTask` (a batch of ``--episodes`` split by
+  ``sim_rollouts.plan_tasks``) per task -> ``sc2agents.data.sim_rollouts.rollout(task, cfg)``
+  with ``task`` a dict (``map``, ``policy``, ``index``, ``num_episodes``, ``seed``) and ``cfg`` a
+  dict of `SimRolloutConfig` fields (``map``, ``policy``, ``episodes``, ``seed``, ``step_mul``,
+  ``screen_size``, ``minimap_size``).
 
 Every source function is imported lazily, with a clear error when it is unavailable.
 
-Every task has a stable id (``replay:<path relative to --replays>``, ``sim:<map>:<policy>:<i>``),
+Every task has a stable id (``replay:<path relative to --replays>``, ``sim:<map>:<policy>:<task>``),
 stored as the episodes' ``info["source"]``.
 
 **Resume after a kill.** The dataset writer commits whole shards atomically (a half-written shard
@@ -151,43 +152,62 @@ def list_tasks(cfg: BuildConfig) -> list[Task]:
     elif cfg.source == "sim":
         if not cfg.sim_map:
             raise ValueError("--source=sim needs --map")
+        sim = _source_module("sim")
+        plan = sim.plan_tasks(sim.as_config(_sim_config(cfg)))
         tasks = [
             Task(
-                f"sim:{cfg.sim_map}:{cfg.sim_policy}:{i}",
+                f"sim:{cfg.sim_map}:{cfg.sim_policy}:{t.index}",
                 {
                     "map": cfg.sim_map,
                     "policy": cfg.sim_policy,
-                    "index": i,
-                    "num_episodes": 1,
-                    "seed": cfg.seed * 1_000_003 + i,
+                    "index": t.index,
+                    "num_episodes": t.num_episodes,
+                    "seed": t.seed,
                 },
             )  # fmt: skip
-            for i in range(cfg.sim_episodes)
+            for t in plan
         ]
     else:
         raise ValueError(f"unknown source {cfg.source!r} (replays, sim, pysc2)")
     return tasks[: cfg.limit] if cfg.limit is not None else tasks
 
 
-def _source_fn(source: Source) -> Callable[[Any, Any], list[Any]]:
-    """Import the source's function lazily, with a clear error when it is unavailable."""
-    where = {
-        "replays": ("sc2agents.data.replay_convert", "convert_replay"),
-        "pysc2": ("sc2agents.envs.pysc2_replay", "observe_replay"),
-        "sim": ("sc2agents.data.sim_rollouts", "rollout"),
-    }[source]
+_SOURCES = {
+    "replays": ("sc2agents.data.replay_convert", "convert_replay"),
+    "pysc2": ("sc2agents.envs.pysc2_replay", "observe_replay"),
+    "sim": ("sc2agents.data.sim_rollouts", "rollout"),
+}
+
+
+def _source_module(source: Source) -> Any:
+    """Import the source's module lazily, with a clear error when it is unavailable."""
     import importlib
 
+    if source not in _SOURCES:
+        raise ValueError(f"unknown source {source!r} (replays, sim, pysc2)")
+    name, fn = _SOURCES[source]
     try:
-        mod = importlib.import_module(where[0])
+        mod = importlib.import_module(name)
     except ImportError as e:
         raise SourceUnavailable(
-            f"--source={source} needs {where[0]}.{where[1]}, which cannot be imported: {e}"
+            f"--source={source} needs {name}.{fn}, which cannot be imported: {e}"
         ) from e
-    fn = getattr(mod, where[1], None)
-    if fn is None:
-        raise SourceUnavailable(f"--source={source}: {where[0]} has no {where[1]}()")
-    return fn  # type: ignore[no-any-return]
+    if getattr(mod, fn, None) is None:
+        raise SourceUnavailable(f"--source={source}: {name} has no {fn}()")
+    return mod
+
+
+def _source_fn(source: Source) -> Callable[[Any, Any], list[Any]]:
+    return getattr(_source_module(source), _SOURCES[source][1])  # type: ignore[no-any-return]
+
+
+def _sim_config(cfg: BuildConfig) -> dict[str, Any]:
+    """The `sim_rollouts.SimRolloutConfig` fields the shared flags set."""
+    return {
+        "map": cfg.sim_map, "policy": cfg.sim_policy, "episodes": cfg.sim_episodes,
+        "seed": cfg.seed, "step_mul": cfg.convert.step_mul,
+        "screen_size": cfg.convert.screen_size, "minimap_size": cfg.convert.minimap_size,
+    }  # fmt: skip
 
 
 def run_task(
@@ -306,11 +326,7 @@ def build_dataset(
             "--workers=%d needs Ray (pip install 'sc2agents[ray]'); running in-process", workers
         )
         workers = 0
-    sim_cfg = {
-        "step_mul": cfg.convert.step_mul, "screen_size": cfg.convert.screen_size,
-        "minimap_size": cfg.convert.minimap_size, "policy": cfg.sim_policy, "map": cfg.sim_map,
-        "seed": cfg.seed,
-    }  # fmt: skip
+    sim_cfg = _sim_config(cfg)
     fn = functools.partial(run_task, source=cfg.source, convert=cfg.convert, sim_cfg=sim_cfg)
     pool = make_pool(workers, ray_address=cfg.ray_address)
     handled = 0

@@ -137,15 +137,27 @@ def test_unknown_or_missing_sources_fail_clearly(tmp_path):
         build.build_dataset(
             build.BuildConfig(source="replays", replays=str(tmp_path / "nope"), out=str(tmp_path))
         )
-    if importlib.util.find_spec("sc2agents.data.sim_rollouts") is None:
-        with pytest.raises(build.SourceUnavailable, match="sim_rollouts"):
-            build.build_dataset(build.BuildConfig(source="sim", sim_map="X", out=str(tmp_path)))
     with pytest.raises(ValueError, match="--map"):
         build.list_tasks(build.BuildConfig(source="sim", out=str(tmp_path)))
-    tasks = build.list_tasks(
-        build.BuildConfig(source="sim", sim_map="MoveToBeacon", sim_episodes=3, out=".")
-    )
-    assert [t.id for t in tasks] == [f"sim:MoveToBeacon:expert:{i}" for i in range(3)]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("sc2agents.data.sim_rollouts") is None, reason="no sim_rollouts"
+)
+def test_sim_source_through_the_same_runner(tmp_path):
+    cfg = build.BuildConfig(
+        source="sim", sim_map="MoveToBeacon", sim_policy="expert", sim_episodes=2,
+        out=str(tmp_path / "sim"), convert=CONVERT, progress=False,
+    )  # fmt: skip
+    tasks = build.list_tasks(cfg)
+    assert [t.id for t in tasks] == ["sim:MoveToBeacon:expert:0"]
+    s = build.build_dataset(cfg)
+    assert s.converted == 1 and s.dataset_episodes == 2
+    ds = open_dataset(tmp_path / "sim")
+    assert {ep.info["source"] for ep in ds.episodes()} == {"sim:MoveToBeacon:expert:0"}
+    assert build.build_dataset(cfg).already_done == 1  # resume: nothing redone
+    with pytest.raises(ValueError, match="built from --source=sim"):
+        build.build_dataset(_cfg(REPLAYS, tmp_path / "sim"))
 
 
 def test_cli_smoke(tmp_path):
