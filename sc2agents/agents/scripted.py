@@ -45,6 +45,7 @@ _HP = base.SCREEN_CH["unit_hit_points"]
 _MM_PR = base.MINIMAP_CH["player_relative"]
 _MM_VIS = base.MINIMAP_CH["visibility_map"]
 _MM_CAM = base.MINIMAP_CH["camera"]
+_MM_PATH = base.MINIMAP_CH["pathable"]
 _BANELING = int(features.unit_type_index(9))
 _NO_POINT = np.zeros((0, 2), dtype=np.float64)
 
@@ -156,11 +157,19 @@ def _find_and_defeat_zerglings(env: _Env, out: ActionBatch, i: int, phase: int) 
     if not len(mm_own):
         return
     army = mm_own.mean(axis=0)
+    playable = env.minimap[_MM_PATH] > 0
+    if not playable.any():
+        playable = np.ones_like(playable)
     cam = _points(env.minimap[_MM_CAM] > 0)
     if len(cam):
-        cam_centre, cam_half = cam.mean(axis=0), (cam.max(axis=0) - cam.min(axis=0) + 1) / 2
-        if (np.abs(army - cam_centre) > 0.5 * cam_half).any():
-            out.set(i, "move_camera", minimap=army)
+        # Keep the camera on the army. The camera cannot leave the playable area, so compare
+        # with where it would go (the army, clamped), or it would be moved forever at the edges.
+        centre, half = cam.mean(axis=0), (cam.max(axis=0) - cam.min(axis=0) + 1) / 2
+        area = _points(playable)
+        lo, hi = area.min(axis=0) + half, area.max(axis=0) + 1 - half
+        goal = np.where(lo <= hi, np.clip(army, lo, hi), (lo + hi) / 2)
+        if (np.abs(goal - centre) > 0.35 * half).any():
+            out.set(i, "move_camera", minimap=goal)
             return
     enemies = _points(env.pr == ENEMY)
     own = _points(env.pr == SELF)
@@ -171,9 +180,10 @@ def _find_and_defeat_zerglings(env: _Env, out: ActionBatch, i: int, phase: int) 
     if len(mm_enemy):
         out.set(i, "Attack_minimap", queued=0, minimap=_nearest(mm_enemy, army))
         return
-    unseen = _points(env.minimap[_MM_VIS] == 0)
+    # Explore: the nearest never-seen cell of the playable (pathable) area, else a fogged one.
+    unseen = _points(playable & (env.minimap[_MM_VIS] == 0))
     if not len(unseen):
-        unseen = _points(env.minimap[_MM_VIS] == 1)
+        unseen = _points(playable & (env.minimap[_MM_VIS] == 1))
     if len(unseen):
         out.set(i, "Attack_minimap", queued=0, minimap=_nearest(unseen, army))
 
