@@ -38,6 +38,9 @@ _FOG = flags.DEFINE_enum("fog", "approx", ["approx", "none"], "Fog of war for re
 _VS_AI = flags.DEFINE_bool("include_vs_ai", False, "Keep games against the built-in AI.")
 _MIN_LOOPS = flags.DEFINE_integer("min_game_loops", 1344, "Skip shorter games.")
 _MAX_LOOPS = flags.DEFINE_integer("max_game_loops", 40320, "Truncate longer games.")
+_STABLEID = flags.DEFINE_string(
+    "stableid", None, "s2client-proto stableid.json for exact ability ids (else $SC2PATH's)."
+)
 _SHARD = flags.DEFINE_integer("shard_size", 20_000, "Steps per shard.")
 _LIMIT = flags.DEFINE_integer("limit", None, "Only the first N tasks (sorted).")
 _VERIFY = flags.DEFINE_bool("verify", False, "Check every shard checksum at the end.")
@@ -64,6 +67,7 @@ def main(argv: Sequence[str]) -> int:
         include_vs_ai=_VS_AI.value,
         min_game_loops=_MIN_LOOPS.value,
         max_game_loops=_MAX_LOOPS.value,
+        stableid_path=_STABLEID.value,
     )
     cfg = BuildConfig(
         source=_SOURCE.value,

@@ -97,6 +97,7 @@ class ConvertConfig:
     min_game_loops: int = 1344  # skip games shorter than this (1 minute on "faster")
     max_game_loops: int = 40320  # cut longer games here (30 minutes on "faster"): truncation
     hide_specific_actions: bool = True  # map to general abilities (PySC2's default)
+    stableid_path: str | None = None  # s2client-proto stableid.json for exact ability ids
 
     def __post_init__(self) -> None:
         if self.step_mul < 1 or self.minimap_size < 8 or self.screen_size < 8:
@@ -240,19 +241,68 @@ def _function_index(hide_specific: bool) -> tuple[dict[str, set[int]], dict[int,
     return stems, by_ability
 
 
+def _stableid_path(explicit: str | None) -> str | None:
+    if explicit:
+        return explicit
+    if os.environ.get("SC2AGENTS_STABLEID"):
+        return os.environ["SC2AGENTS_STABLEID"]
+    sc2 = os.environ.get("SC2PATH")
+    if sc2 and os.path.isfile(os.path.join(sc2, "stableid.json")):
+        return os.path.join(sc2, "stableid.json")
+    return None
+
+
+@functools.lru_cache(maxsize=4)
+def _stableid_table(path: str) -> dict[tuple[str, int], int]:
+    """``(CAbil name, command index) -> API ability id`` from an s2client-proto ``stableid.json``.
+
+    Raises:
+        ValueError: the file is not a stableid.json (names the file).
+    """
+    import json
+
+    try:
+        with open(path, encoding="utf8") as f:
+            data = json.load(f)
+        return {(a["name"], int(a["index"])): int(a["id"]) for a in data["Abilities"]}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a readable stableid.json ({e})") from e
+
+
 @functools.lru_cache(maxsize=4096)
-def ability_to_function(name: str, cabil: str = "", hide_specific: bool = True) -> dict[str, int]:
-    """PySC2 function ids ``{"quick"|"screen"|"minimap": id}`` for an sc2reader command name.
+def ability_to_function(
+    name: str,
+    cabil: str = "",
+    hide_specific: bool = True,
+    cmd_index: int = -1,
+    stableid: str | None = None,
+) -> dict[str, int]:
+    """PySC2 function ids ``{"quick"|"screen"|"minimap": id}`` for a replay command.
+
+    With a ``stableid.json`` (s2client-proto's id table: ``stableid`` argument, the
+    ``SC2AGENTS_STABLEID`` variable, or ``$SC2PATH/stableid.json``) the CAbil name and command
+    index map exactly to the API ability id, hence to PySC2's functions. Without one (the table is
+    not vendored here) the sc2reader command name is matched against PySC2's function names, with
+    the alias table and prefix rewrites above; that matches ~98% of the commands of the 5.x
+    replays in ``../shared/replays`` (``info["action_stats"]`` counts the rest).
 
     Args:
         name: sc2reader command name (``TrainSCV``, ``Attack``, ``RightClick`` ...).
         cabil: the CAbil catalog name when known (disambiguates warp-gate trains).
         hide_specific: map to the general ability (``Attack`` for ``Attack_Attack``), as PySC2.
+        cmd_index: the command index inside the CAbil (for the stableid lookup).
+        stableid: path of a ``stableid.json`` (default: see above).
 
     Returns:
         The available forms; empty when the command has no PySC2 function.
     """
     stems, by_ability = _function_index(hide_specific)
+    sid_path = _stableid_path(stableid)
+    if sid_path and cabil and cmd_index >= 0:
+        api = _stableid_table(sid_path).get((cabil, cmd_index))
+        fns = _functions_of_ability(api, hide_specific) if api is not None else None
+        if fns:
+            return dict(fns)
 
     def lookup(stem: str) -> dict[str, int] | None:
         ids = stems.get(_norm(stem))
@@ -279,6 +329,15 @@ def ability_to_function(name: str, cabil: str = "", hide_specific: bool = True) 
         if fns:
             return dict(fns)
     return {}
+
+
+def _functions_of_ability(api_id: int, hide_specific: bool) -> dict[str, int] | None:
+    _, by_ability = _function_index(hide_specific)
+    for f in features.FUNCTIONS:
+        if int(f.ability_id) == api_id:
+            aid = (f.general_id or f.ability_id) if hide_specific else f.ability_id
+            return by_ability.get(int(aid))
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -887,9 +946,11 @@ def _actions(
         ability = np.where(ffi >= 0, ability[np.maximum(ffi, 0)], -1)
         cabil = c.cabil[m].astype(np.int64)
         cabil = np.where(ffi >= 0, cabil[np.maximum(ffi, 0)], -1)
+        cmd_idx = c.cmd_index[m].astype(np.int64)
+        cmd_idx = np.where(ffi >= 0, cmd_idx[np.maximum(ffi, 0)], -1)
         # Per unique (ability, cabil): the PySC2 function forms.
         pairs = ability * 100000 + (cabil + 1)
-        uniq, inv = np.unique(pairs, return_inverse=True)
+        uniq, first, inv = np.unique(pairs, return_index=True, return_inverse=True)
         quick = np.full(len(uniq), -1, np.int64)
         screen = np.full(len(uniq), -1, np.int64)
         minimap = np.full(len(uniq), -1, np.int64)
@@ -900,7 +961,9 @@ def _actions(
             cb -= 1
             name = c.ability_names[a]
             cname = c.cabil_names[cb] if 0 <= cb < len(c.cabil_names) else ""
-            forms = ability_to_function(name, cname, cfg.hide_specific_actions)
+            forms = ability_to_function(
+                name, cname, cfg.hide_specific_actions, int(cmd_idx[first[j]]), cfg.stableid_path
+            )
             quick[j], screen[j], minimap[j] = (
                 forms.get("quick", -1),
                 forms.get("screen", -1),

@@ -114,6 +114,28 @@ def test_abilities_map_to_pysc2_functions():
     assert rc.ability_to_function("NoSuchAbilityXYZ") == {}
 
 
+def test_stableid_table_gives_exact_ids_when_present(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.delenv("SC2PATH", raising=False)
+    monkeypatch.delenv("SC2AGENTS_STABLEID", raising=False)
+    f = features.FUNCTION_IDS
+    sid = tmp_path / "stableid.json"
+    # Deliberately "wrong" on purpose: proves the table, not the name, decides.
+    abilities = [{"id": 560, "name": "BarracksTrain", "index": 0},  # Train_Marine
+                 {"id": 524, "name": "BarracksTrain", "index": 3}]  # Train_SCV  # fmt: skip
+    sid.write_text(json.dumps({"Abilities": abilities}))
+    got = rc.ability_to_function("TrainMarauder", "BarracksTrain", True, 3, str(sid))
+    assert got == {"quick": f["Train_SCV_quick"]}
+    # Not in the table: falls back to the names.
+    got = rc.ability_to_function("TrainMarauder", "BarracksTrain", True, 1, str(sid))
+    assert got == {"quick": f["Train_Marauder_quick"]}
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    with pytest.raises(ValueError, match="bad.json"):
+        rc.ability_to_function("TrainMarine", "BarracksTrain", True, 0, str(bad))
+
+
 def test_5_0_14_chrono_boost_reaches_the_action_labels():
     """The 5.0.12-14 ability-table fix flows into the PySC2 labels of the Protoss player."""
     eps = _convert(PVT)
