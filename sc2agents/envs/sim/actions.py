@@ -18,8 +18,9 @@ What each function does (as in SC2, for the functions the mini-games use):
   ``select_control_group(act, id)``: recall / set / append / set_and_steal / append_and_steal.
 * Commands to the selected own units that offer them: ``Attack`` (on an enemy under the screen
   point: attack that unit, else attack-move), ``Move``, ``Patrol``, ``Smart`` (enemy under the
-  point: attack it, else move), ``HoldPosition``, ``Stop``. ``queued`` is accepted and executed
-  immediately (no command queue yet).
+  point: attack it, else move), ``HoldPosition``, ``Stop``. ``queued`` (shift) keeps one order
+  per unit that starts when the current order ends (executed at once by an idle unit); a new
+  queued command replaces the queued one, an immediate command clears it.
 
 Availability is computed from the selection as PySC2 does (`available_mask`): always
 ``no_op, move_camera, select_point, select_rect, select_control_group``; ``select_army`` when the
@@ -272,8 +273,18 @@ def _commands(eng: SimEngine, p: int, envs: np.ndarray, fn: np.ndarray, a: np.nd
     if ee.size == 0:
         return
     e = envs[ee]
+    # Shift-queued commands to busy units wait in the unit's queue slot; the rest act now.
+    queued = (a[ee, _A["queued"]] == 1) & (st.order[e, uu] != _IDLE)
+    if queued.any():
+        qe, qu, qi = e[queued], uu[queued], ee[queued]
+        st.queued_order[qe, qu] = order[qi]
+        st.queued_unit[qe, qu] = tgt[qi]
+        st.queued_pos[qe, qu] = np.where((kind[qi] != 3)[:, None], pt[qi], st.pos[qe, qu])
+        now = ~queued
+        e, uu, ee = e[now], uu[now], ee[now]
     st.order[e, uu] = order[ee]
     st.target_unit[e, uu] = tgt[ee]
+    st.queued_order[e, uu] = -1
     has_pt = kind[ee] != 3
     st.target_pos[e[has_pt], uu[has_pt]] = pt[ee[has_pt]]
     st.origin_pos[e[has_pt], uu[has_pt]] = st.pos[e[has_pt], uu[has_pt]]

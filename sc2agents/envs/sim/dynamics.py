@@ -202,12 +202,34 @@ def substep(
         st.selected[:, :, :k] &= ~dead[None]
         st.control_groups[:, :, :, :k] &= ~dead[None, :, None, :]
 
+    # --- shift-queued orders start when the current one ends ---
+    qo = st.queued_order[:, :k]
+    if (qo >= 0).any():
+        _pop_queue(st, k, alive & (order == _IDLE) & (qo >= 0))
+
     # --- 4. separation (pairs that could touch after this sub-step's moves) ---
     if dead.any():
         keep = alive[pairs[0], pairs[1]] & alive[pairs[0], pairs[2]]
         pairs = (pairs[0][keep], pairs[1][keep], pairs[2][keep])
     _separate(x, y, rad, order, in_range, pairs, bounds)
     return Events(died=alive0 & ~alive, k=k)
+
+
+def _pop_queue(st: SimState, k: int, start: np.ndarray) -> None:
+    """Start the queued order of the idle units in ``start`` (``[N, k]``)."""
+    if not start.any():
+        return
+    ee, uu = np.nonzero(start)
+    st.order[ee, uu] = st.queued_order[ee, uu]
+    st.origin_pos[ee, uu] = st.pos[ee, uu]
+    st.target_pos[ee, uu] = st.queued_pos[ee, uu]
+    tgt = st.queued_unit[ee, uu]
+    # A queued attack on a unit that died meanwhile is dropped (the unit stays idle).
+    gone = (tgt >= 0) & ~st.alive[ee, np.maximum(tgt, 0)]
+    st.order[ee[gone], uu[gone]] = _IDLE
+    st.target_unit[ee, uu] = np.where(gone, -1, tgt)
+    st.queued_order[ee, uu] = -1
+    st.queued_unit[ee, uu] = -1
 
 
 def _near_pairs(

@@ -57,6 +57,9 @@ class SimState:
         target_pos: float32 ``[N, U, 2]`` order target point.
         origin_pos: float32 ``[N, U, 2]`` patrol origin.
         target_unit: int32 slot of the attack target (-1 = none).
+        queued_order: int8 order to start when the current one ends (shift-queue; -1 = none).
+        queued_pos: float32 ``[N, U, 2]`` its target point.
+        queued_unit: int32 its target unit slot (-1 = none).
         aggro: bool, an AI-controlled unit has been provoked (attacked / enemy seen).
         tag: int64 unique unit id within a game (never reused in an episode).
         selected: bool ``[P, N, U]``.
@@ -87,6 +90,9 @@ class SimState:
     target_pos: np.ndarray
     origin_pos: np.ndarray
     target_unit: np.ndarray
+    queued_order: np.ndarray
+    queued_pos: np.ndarray
+    queued_unit: np.ndarray
     aggro: np.ndarray
     tag: np.ndarray
     selected: np.ndarray
@@ -125,6 +131,9 @@ class SimState:
             target_pos=np.zeros((n, u, 2), f32),
             origin_pos=np.zeros((n, u, 2), f32),
             target_unit=np.full((n, u), -1, np.int32),
+            queued_order=np.full((n, u), -1, np.int8),
+            queued_pos=np.zeros((n, u, 2), f32),
+            queued_unit=np.full((n, u), -1, np.int32),
             aggro=np.zeros((n, u), bool),
             tag=np.zeros((n, u), np.int64),
             selected=np.zeros((p, n, u), bool),
@@ -171,6 +180,8 @@ class SimState:
         e = np.asarray(env_ids)
         self.alive[e] = False
         self.target_unit[e] = -1
+        self.queued_order[e] = -1
+        self.queued_unit[e] = -1
         self.order[e] = Order.IDLE
         self.aggro[e] = False
         self.cooldown[e] = 0
@@ -251,6 +262,8 @@ class SimState:
         self.target_pos[ee, slots] = pos
         self.origin_pos[ee, slots] = pos
         self.target_unit[ee, slots] = -1
+        self.queued_order[ee, slots] = -1
+        self.queued_unit[ee, slots] = -1
         self.aggro[ee, slots] = False
         self.tag[ee, slots] = self.next_tag[e][:, None] + np.arange(k)
         self.next_tag[e] += k

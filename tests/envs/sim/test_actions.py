@@ -114,7 +114,7 @@ def test_move_attack_hold_stop_commands():
     assert st.order[0, m] == Order.IDLE
     eng.step([[F.HoldPosition_quick("now")]])
     assert st.order[0, m] == Order.HOLD
-    eng.step([[F.Attack_screen("queued", screen_px(eng, (26.0, 36.0)))]])  # ground: attack-move
+    eng.step([[F.Attack_screen("now", screen_px(eng, (26.0, 36.0)))]])  # ground: attack-move
     assert st.order[0, m] == Order.ATTACK_MOVE
     assert np.allclose(st.target_pos[0, m], (26.0, 36.0), atol=24 / 64)
     eng.step([[F.Smart_screen("now", screen_px(eng, (40.0, 32.0)))]])  # right-click an enemy
@@ -174,3 +174,24 @@ def test_bad_actions_dropped_with_a_warning(monkeypatch):
     seen.clear()
     eng.step([[F.select_point("select", [99, 3]), F.no_op()]])
     assert seen
+
+
+def test_shift_queued_command_starts_when_the_current_one_ends():
+    eng = arena(step_mul=8)
+    st = eng.state
+    m = place(eng, MARINE, 1, (24.0, 32.0))
+    eng.step([[F.select_army("select")]])
+    eng.step([[F.Move_screen("now", screen_px(eng, (30.0, 32.0)))]])
+    eng.step([[F.Move_screen("queued", screen_px(eng, (30.0, 38.0)))]])
+    assert st.order[0, m] == Order.MOVE and st.queued_order[0, m] == Order.MOVE
+    noop(eng, 8)  # first leg done (6 cells at 2.25 per 16 loops), second started
+    assert st.pos[0, m, 0] == pytest.approx(30.0, abs=0.2)  # screen pixels are 0.375 cells
+    assert st.queued_order[0, m] == -1 and st.target_pos[0, m, 1] == pytest.approx(38.0, abs=0.2)
+    noop(eng, 10)
+    assert np.linalg.norm(st.pos[0, m] - (30.0, 38.0)) < 0.3
+    # An immediate command clears the queue; a queued one to an idle unit acts at once.
+    eng.step([[F.Move_screen("queued", screen_px(eng, (26.0, 38.0)))]])
+    assert st.order[0, m] == Order.MOVE and st.queued_order[0, m] == -1
+    eng.step([[F.Move_screen("queued", screen_px(eng, (26.0, 30.0)))]])
+    eng.step([[F.Stop_quick("now")]])
+    assert st.order[0, m] == Order.IDLE and st.queued_order[0, m] == -1
