@@ -251,7 +251,8 @@ def collect_episodes(
             ``{"function": [N], "args": [N, 13]}``.
         policies: quality level -> batched policy; each episode draws one level uniformly
             (a single entry: always that one).
-        num_episodes: episodes to return (extra games in flight are discarded).
+        num_episodes: episodes to return (game ``i`` plays ``num_episodes // N`` of them, the
+            first ``num_episodes % N`` games one more).
         seed: seeds the env reset and the level draws.
         obs_keys: observation keys to keep (default: all but ``game_loop``).
         epsilons: per level, recorded in ``info["epsilon"]``.
@@ -260,13 +261,21 @@ def collect_episodes(
         choose: override of the per-episode level draw (tests).
 
     Returns:
-        Episodes in order of completion (ties by game index): deterministic for a seed.
+        Episodes ordered by game, then by time (each game plays a fixed share of
+        ``num_episodes``, so short episodes are not over-represented): deterministic for a seed.
     """
-    rng = np.random.default_rng(seed)
     levels = list(policies)
-    pick = choose or (lambda r: levels[int(r.integers(len(levels)))])
     obs, _ = env.reset(seed=seed)
     n = int(np.asarray(obs["available_actions"]).shape[0])
+    # One generator per game for its quality draws, and a fixed quota of episodes per game:
+    # taking "the first N episodes to finish" would favour short episodes (quick wins, quick
+    # deaths) and bias the dataset's quality.
+    rngs = [np.random.default_rng([seed, i]) for i in range(n)]
+    quota = [num_episodes // n + (i < num_episodes % n) for i in range(n)]
+
+    def pick(i: int) -> str:
+        return choose(rngs[i]) if choose else levels[int(rngs[i].integers(len(levels)))]
+
     keys = [k for k in (obs_keys or obs) if k != "game_loop"]
     missing = [k for k in keys if k not in obs]
     if missing:
@@ -275,24 +284,26 @@ def collect_episodes(
     def snap(o: Mapping[str, np.ndarray], i: int) -> dict[str, np.ndarray]:
         return {k: np.array(o[k][i]) for k in keys}
 
-    bufs: list[dict[str, Any]] = [
-        {"obs": [snap(obs, i)], "fn": [], "args": [], "rew": [], "level": pick(rng)}
-        for i in range(n)
-    ]
+    def fresh(i: int) -> dict[str, Any]:
+        return {"obs": [snap(obs, i)], "fn": [], "args": [], "rew": [], "level": pick(i)}
+
+    bufs = [fresh(i) for i in range(n)]
     resetting = np.zeros(n, bool)
-    done_eps: list[Episode] = []
+    finished: list[list[tuple[dict[str, Any], bool, bool]]] = [[] for _ in range(n)]
     base_info = dict(info or {})
     steps = 0
-    while len(done_eps) < num_episodes:
+    while any(len(finished[i]) < quota[i] for i in range(n)):
         if steps >= max_steps:
+            have = sum(len(f) for f in finished)
             raise RuntimeError(
-                f"collect_episodes ({base_info.get('source', '?')}): only {len(done_eps)} of "
+                f"collect_episodes ({base_info.get('source', '?')}): only {have} of "
                 f"{num_episodes} episodes after {steps} steps"
             )
-        fn = np.zeros(n, np.int64)
+        active = np.array([len(finished[i]) < quota[i] for i in range(n)])
+        fn = np.zeros(n, np.int64)  # no_op for games whose quota is met
         args = np.full((n, 13), -1, np.int64)
         for level, policy in policies.items():
-            rows = np.flatnonzero([b["level"] == level for b in bufs])
+            rows = np.flatnonzero([active[i] and bufs[i]["level"] == level for i in range(n)])
             if rows.size:
                 sub = {k: np.asarray(v)[rows] for k, v in obs.items()}
                 f, a = policy.act(sub)
@@ -300,43 +311,43 @@ def collect_episodes(
         obs, rew, term, trunc, _ = env.step({"function": fn, "args": args})
         steps += 1
         for i in range(n):
-            b = bufs[i]
-            if resetting[i]:  # NEXT_STEP autoreset: this step reset game i
-                bufs[i] = {
-                    "obs": [snap(obs, i)],
-                    "fn": [],
-                    "args": [],
-                    "rew": [],
-                    "level": pick(rng),
-                }
+            if not active[i]:
                 continue
+            if resetting[i]:  # NEXT_STEP autoreset: this step reset game i
+                bufs[i] = fresh(i)
+                continue
+            b = bufs[i]
             b["fn"].append(fn[i])
             b["args"].append(args[i])
             b["rew"].append(float(rew[i]))
             b["obs"].append(snap(obs, i))
-            if (term[i] or trunc[i]) and len(done_eps) < num_episodes:
-                k = len(done_eps)
-                ep_info = {
-                    **base_info,
-                    "source": f"{base_info.get('source', 'sim')}/{k}",
-                    "policy": b["level"],
-                    "epsilon": (epsilons or {}).get(b["level"]),
-                    "seed": seed,
-                    "env": i,
-                    "episode": k,
-                    "return": float(np.sum(b["rew"])),
-                }
-                done_eps.append(
-                    Episode(
-                        observations={key: np.stack([o[key] for o in b["obs"]]) for key in keys},
-                        actions={"function": np.asarray(b["fn"]), "args": np.stack(b["args"])},
-                        rewards=np.asarray(b["rew"], np.float32),
-                        terminated=bool(term[i]),
-                        truncated=bool(trunc[i]) and not bool(term[i]),
-                        info=ep_info,
-                    )
-                )
+            if term[i] or trunc[i]:
+                finished[i].append((b, bool(term[i]), bool(trunc[i])))
         resetting = np.asarray(term, bool) | np.asarray(trunc, bool)
+
+    done_eps: list[Episode] = []
+    for i in range(n):
+        for b, terminated, truncated in finished[i]:
+            k = len(done_eps)
+            done_eps.append(
+                Episode(
+                    observations={key: np.stack([o[key] for o in b["obs"]]) for key in keys},
+                    actions={"function": np.asarray(b["fn"]), "args": np.stack(b["args"])},
+                    rewards=np.asarray(b["rew"], np.float32),
+                    terminated=terminated,
+                    truncated=truncated and not terminated,
+                    info={
+                        **base_info,
+                        "source": f"{base_info.get('source', 'sim')}/{k}",
+                        "policy": b["level"],
+                        "epsilon": (epsilons or {}).get(b["level"]),
+                        "seed": seed,
+                        "env": i,
+                        "episode": k,
+                        "return": float(np.sum(b["rew"])),
+                    },
+                )
+            )
     logging.info(
         "%s: %d episodes, %d steps, mean return %.3f",
         base_info.get("source", "sim"),

@@ -221,3 +221,20 @@ def test_rollout_accepts_the_build_runner_dicts(monkeypatch):
     )  # fmt: skip
     with pytest.raises(ValueError, match="unknown key 'bogus'"):
         sim_rollouts.as_config({"bogus": 1})
+
+
+def test_each_game_plays_its_share():
+    """Completion order must not decide which episodes are kept (no bias to short ones)."""
+    env = CorridorVectorEnv(3)
+    eps = collect_episodes(
+        env, {"slow": StepRight(0.2), "fast": StepRight(1.0)}, 7, seed=2,
+        choose=lambda r: "slow" if r.random() < 0.5 else "fast",
+    )  # fmt: skip
+    per_env = [sum(e.info["env"] == i for e in eps) for i in range(3)]
+    assert per_env == [3, 2, 2]
+    assert [e.info["env"] for e in eps] == sorted(e.info["env"] for e in eps)
+    assert [e.info["episode"] for e in eps] == list(range(7))
+    # Each game's episodes are consecutive games of that env (episode counter player[1]).
+    for i in range(3):
+        counters = [int(e.observations["player"][0, 1]) for e in eps if e.info["env"] == i]
+        assert counters == list(range(per_env[i]))
