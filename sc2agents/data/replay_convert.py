@@ -123,6 +123,7 @@ _SELECT_POINT, _SELECT_RECT, _SELECT_CG = (
 # SControlGroupUpdateEvent update -> PySC2 ControlGroupAct (3 = delete has no PySC2 equivalent).
 _CG_ACT = {0: 1, 1: 2, 2: 0, 4: 3, 5: 4}
 _NEUTRAL = 16
+_TOWNHALLS = frozenset({"CommandCenter", "Nexus", "Hatchery"})  # start location = first camera
 _NUM_UNIT_TYPES = len(features.UNIT_TYPE_VOCAB)
 
 
@@ -483,7 +484,8 @@ def _selection_states(
             g = ev.control_group if 0 <= ev.control_group <= 10 else 10
             before = groups[g]
             kept = _deselect(before, ev.remove_type, ev.remove_data)
-            added = [t for t in ev.add_tags if t not in set(kept)]
+            kept_set = set(kept)
+            added = [t for t in ev.add_tags if t not in kept_set]
             groups[g] = sorted(kept + added)
             if g == 10 and ev.add_tags:
                 user.append((loop, len(before) - len(kept), list(ev.add_tags), len(kept) > 0))
@@ -809,7 +811,8 @@ def _camera_track(
     loops, xs, ys = cam.loop[m], cam.x[m].astype(np.float64), cam.y[m].astype(np.float64)
     obs_loops = np.minimum(np.arange(T + 1) * s, horizon)
     u = rep.units
-    first = np.flatnonzero((u.kind == rd.BORN) & (u.owner == pid))
+    halls = np.array([n in _TOWNHALLS for n in u.type_names] + [False])
+    first = np.flatnonzero((u.kind == rd.BORN) & (u.owner == pid) & halls[u.unit_type])
     x0, y0 = (float(u.x[first[0]]), float(u.y[first[0]])) if len(first) else (
         rep.map_size[0] / 2, rep.map_size[1] / 2)  # fmt: skip
     i = np.searchsorted(loops, obs_loops, side="right") - 1
