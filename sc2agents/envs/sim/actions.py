@@ -103,27 +103,18 @@ def available_mask(eng: SimEngine, player: int) -> np.ndarray:
     )
     ni, ui = np.nonzero(sel_own)
     if ni.size:
-        # Union of the selected unit types' commands: [N, T] "has type" x [T, F] functions.
+        # Union of the selected unit types' commands. A loop over the few types present, not a
+        # matmul: BLAS threading costs milliseconds on a busy machine for this tiny product.
         t_count = tab.functions.shape[0]
         has = np.bincount(ni * t_count + st.type_idx[ni, ui], minlength=n * t_count)
-        has = (has.reshape(n, t_count) > 0).astype(np.float32)
-        mask |= (has @ _functions_f32(tab)) > 0
+        has = has.reshape(n, t_count) > 0
+        for t in np.flatnonzero(has.any(axis=0)):
+            rows = has[:, t]
+            mask[rows] |= tab.functions[t]
     hook = getattr(eng.scenario, "available_hook", None)
     if hook is not None:  # scenario functions (economy: harvest, build, train; restrictions)
         hook(eng, player, mask)
     return mask
-
-
-_FN_CACHE: dict[int, np.ndarray] = {}
-
-
-def _functions_f32(tab: units.UnitTable) -> np.ndarray:
-    """`units.TABLE.functions` as float32 (cached per table, which `register_unit` rebuilds)."""
-    key = id(tab.functions)
-    if key not in _FN_CACHE:
-        _FN_CACHE.clear()
-        _FN_CACHE[key] = tab.functions.astype(np.float32)
-    return _FN_CACHE[key]
 
 
 def validate(

@@ -272,9 +272,8 @@ class SimEngine:
     def available_mask(self, player: int = 0) -> np.ndarray:
         """Bool ``[N, 573]`` functions available to ``player`` now."""
         if self._avail[player] is None:
-            mask = sim_actions.available_mask(self, player)
-            self.scenario.available_hook(self, player, mask)
-            self._avail[player] = mask
+            # (sim_actions.available_mask applies the scenario's available_hook)
+            self._avail[player] = sim_actions.available_mask(self, player)
         return self._avail[player]
 
     def step(self, calls: Sequence[Sequence[sc2_actions.FunctionCall]]) -> StepResult:

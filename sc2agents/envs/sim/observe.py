@@ -115,7 +115,9 @@ class _LayerStack:
         self.plane = n * size * size
         self.block = self.plane + 1
         self.trash = self.plane
-        self.flat = np.zeros(channels * self.block, np.int32)
+        # np.full, not np.zeros: write every page now, so that scattering into a fresh page later
+        # does not page-fault in the step path (the buffers reach 100+ MB at 256 games).
+        self.flat = np.full(channels * self.block, 0, np.int32)
         item = self.flat.itemsize
         self.view = as_strided(
             self.flat,
