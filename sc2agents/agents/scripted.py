@@ -2,9 +2,9 @@
 
 Each policy is a batched, stateless `core.Policy`: it reads only the observation (feature screen
 and minimap, available actions and, when present, ``game_loop``), so one object serves any number
-of parallel games, pickles, and gives the same action for the same observation. ``epsilon`` mixes
-in uniformly random actions (`random_agent.random_actions`) per row, which is how the expert /
-medium / random datasets differ.
+of parallel games, pickles, and (with ``game_loop`` present and no noise) acts deterministically.
+``epsilon`` mixes in uniformly random actions (`random_agent.random_actions`) per row, which is
+how the expert / medium / random datasets differ.
 
 Strategies (screen coordinates are pixels of ``feature_screen``):
 
@@ -17,9 +17,10 @@ Strategies (screen coordinates are pixels of ``feature_screen``):
   the nearest never-seen minimap cell (exploration under fog of war).
 * **DefeatRoaches**: focus fire: every marine attacks the enemy with the fewest hit points
   (nearest on ties), so roaches die one after another instead of all being scratched.
-* **DefeatZerglingsAndBanelings**: kill banelings first (at range, before they reach the marines),
-  nearest first, then focus the weakest zergling; when banelings close in, the marines step back
-  away from them (kiting) unless they are in range to shoot.
+* **DefeatZerglingsAndBanelings**: kill the banelings first, nearest first, while they are still
+  at range (a baneling that reaches the line splashes several marines; marines cannot outrun
+  banelings without stim, so shooting them early is what spreads the damage), then focus the
+  weakest zergling. The marines start in a spread line, which keeps splash small.
 
 Every policy re-selects the army when a unit of its own is not selected (reinforcements after a
 wave), as a human player would.

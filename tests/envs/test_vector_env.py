@@ -230,3 +230,20 @@ def test_single_env_api_render_and_step_after_end():
     assert len(frames) == 2 and frames[0].shape == (64, 64, 3)
     with pytest.raises(RuntimeError, match="before reset"):
         SimVectorEnv(1, "MoveToBeacon", **SMALL).step(_noop(1))
+
+
+def test_package_exports():
+    from sc2agents.envs.sim.sc2_env import SimSC2Env
+
+    assert envs.SimSC2Env is SimSC2Env
+    assert envs.make is gymnasium.make
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = envs.Nope
+    assert "sc2agents/Sim-DefeatRoaches-v0" in envs.SIM_ENV_IDS
+
+
+def test_spaces_are_shared_with_the_pysc2_env():
+    pysc2_env = pytest.importorskip("sc2agents.envs.pysc2_env")
+    vec = SimVectorEnv(1, "MoveToBeacon", **SMALL)
+    assert vec.single_observation_space == pysc2_env.storage_observation_space(32, 32)
+    assert vec.single_action_space == pysc2_env.action_space(32, 32)
