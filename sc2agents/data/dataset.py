@@ -733,6 +733,7 @@ class Shard:
                     f"dataset {root}: no observation key {k!r} (have {sorted(self.obs_spec)})"
                 )
         self.in_memory = in_memory
+        self._infos: list[dict[str, Any]] | None = None
         if not self.dir.is_dir():
             raise DatasetError(f"dataset {root}: shard {self.name} is missing ({self.dir})")
         for fname, meta in entry["files"].items():
@@ -875,9 +876,16 @@ class Shard:
         )
 
     def infos(self) -> list[dict[str, Any]]:
-        """The ``info`` dict of every episode."""
-        with open(self.dir / "episodes.info.json", encoding="utf-8") as f:
-            return json.load(f)
+        """The ``info`` dict of every episode (read once, then cached)."""
+        if self._infos is None:
+            try:
+                with open(self.dir / "episodes.info.json", encoding="utf-8") as f:
+                    self._infos = json.load(f)
+            except json.JSONDecodeError as e:
+                raise DatasetError(
+                    f"dataset {self.root}: shard {self.name}: episodes.info.json is damaged: {e}"
+                ) from e
+        return self._infos
 
 
 class ShardedDataset:
