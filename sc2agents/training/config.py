@@ -83,6 +83,8 @@ class DataConfig:
     build_policy: Literal["expert", "medium", "random", "mixed"] = "medium"  # Its demonstrator.
     build_noise: float = 0.3  # Random-action probability of the "medium" demonstrator.
     val_fraction: float = 0.1  # Share of episodes held out for `val/` metrics.
+    gamma: float = 0.99  # Discount of the sampled targets (n-step sums, returns, goal offsets).
+    n_step: int = 1  # Transition length for the TD learners (dqn, cql); SHARSA uses its horizon.
     batch_size: int = 32  # Transitions per gradient step.
     prefetch: int = 4  # Batches the background prefetcher keeps ready.
 
@@ -373,6 +375,7 @@ def _check_sections(exp: ExperimentConfig) -> None:
         ("env.step_mul", e.step_mul),
         ("data.batch_size", d.batch_size),
         ("data.build_episodes", d.build_episodes),
+        ("data.n_step", d.n_step),
         ("run.steps", r.steps),
         ("run.log_every", r.log_every),
         ("run.checkpoint_every", r.checkpoint_every),
@@ -393,6 +396,14 @@ def _check_sections(exp: ExperimentConfig) -> None:
         _positive(f"config.{key}", val, allow_zero=True)
     if not 0.0 <= d.build_noise <= 1.0:
         raise ConfigError(f"config.data.build_noise: must be in [0, 1], got {d.build_noise}")
+    if not 0.0 < d.gamma <= 1.0:
+        raise ConfigError(f"config.data.gamma: must be in (0, 1], got {d.gamma}")
+    learner_gamma = getattr(exp.learner, "gamma", None)
+    if isinstance(learner_gamma, float) and abs(learner_gamma - d.gamma) > 1e-12:
+        raise ConfigError(
+            f"config.data.gamma: {d.gamma} differs from config.learner.gamma {learner_gamma}; "
+            "the sampler's discount and the learner's must agree (set both)"
+        )
     if not 0.0 <= d.val_fraction < 1.0:
         raise ConfigError(f"config.data.val_fraction: must be in [0, 1), got {d.val_fraction}")
     if r.val_every and r.val_batches == 0:

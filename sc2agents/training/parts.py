@@ -131,40 +131,41 @@ def split_episodes(lengths: np.ndarray, val_fraction: float) -> tuple[np.ndarray
     return steps_of(~is_val), steps_of(is_val)
 
 
-def _first(cfg: Any, names: tuple[str, ...], default: Any) -> Any:
-    for n in names:
-        if hasattr(cfg, n) and getattr(cfg, n) is not None:
-            return getattr(cfg, n)
-    return default
+def sampler_config_for(exp: tc.ExperimentConfig, learner_cls: Any = None) -> Any:
+    """The `SamplerConfig` the learner of ``exp`` trains on.
 
+    A learner class may define ``sampler_config(exp) -> SamplerConfig`` (static or class method)
+    and is then asked. Otherwise, with ``gamma = data.gamma``:
 
-def sampler_config_for(learner_name: str, learner_cfg: Any, learner_cls: Any = None) -> Any:
-    """The `SamplerConfig` a learner trains on.
-
-    A learner class may define ``sampler_config(config) -> SamplerConfig`` (static or class
-    method) and is then asked; otherwise it is derived from the learner's name and config fields:
-    ``bc`` 1-step without next observations; ``mc`` Monte-Carlo returns; ``sharsa`` chunks of
-    ``horizon``/``chunk``/``n_step``; ``crl``/``qrl`` future-state goals (geometric offsets);
-    value learners (``dqn``, ``cql``, ...) ``n_step`` (default 1) transitions.
+    * ``bc``: 1-step transitions without next observations (behaviour cloning needs none);
+    * ``mc``: Monte-Carlo transitions (``returns`` to the episode end);
+    * ``sharsa``: action/value chunks of the learner's ``horizon``;
+    * ``crl``: future-state goals with geometric offsets (``goal_mode="state"``) or returns for
+      the win/reward-goal variant;
+    * ``qrl``: the default goal mixture of `sc2agents.data.samplers.GoalConfig`;
+    * any other learner (``dqn``, ``cql``, ...): ``data.n_step`` transitions.
     """
     from sc2agents.data import samplers
 
     hook = getattr(learner_cls, "sampler_config", None)
     if callable(hook):
-        return hook(learner_cfg)
-    gamma = float(_first(learner_cfg, ("gamma", "discount"), 0.99))
-    if learner_name == "bc":
+        return hook(exp)
+    name, lcfg, gamma = exp.learner_name, exp.learner, exp.data.gamma
+    if name == "bc":
         return samplers.SamplerConfig(gamma=gamma, n_step=1, next_observations=False)
-    if learner_name == "mc":
+    if name == "mc":
         return samplers.SamplerConfig(gamma=gamma, n_step=None, returns=True)
-    if learner_name == "sharsa":
-        k = int(_first(learner_cfg, ("horizon", "chunk", "chunk_size", "n_step"), 1))
+    if name == "sharsa":
+        k = int(lcfg.horizon)
         return samplers.SamplerConfig(gamma=gamma, n_step=k, chunk=k)
-    if learner_name in ("crl", "qrl"):
-        goals = samplers.GoalConfig(p_curgoal=0.0, p_trajgoal=1.0, p_randomgoal=0.0)
+    if name == "crl":
+        if getattr(lcfg, "goal_mode", "state") == "reward":
+            return samplers.SamplerConfig(gamma=gamma, n_step=1, returns=True)
+        goals = samplers.GoalConfig(p_curgoal=0.0, p_trajgoal=1.0, geom_sample=True)
         return samplers.SamplerConfig(gamma=gamma, n_step=1, goals=goals)
-    n = int(_first(learner_cfg, ("n_step", "nstep", "n"), 1))
-    return samplers.SamplerConfig(gamma=gamma, n_step=n)
+    if name == "qrl":
+        return samplers.SamplerConfig(gamma=gamma, n_step=1, goals=samplers.GoalConfig())
+    return samplers.SamplerConfig(gamma=gamma, n_step=exp.data.n_step)
 
 
 def _check_shapes(exp: tc.ExperimentConfig, obs_spec: dict[str, Any], path: pathlib.Path) -> None:
@@ -222,7 +223,7 @@ def make_data(exp: tc.ExperimentConfig) -> loop.DataSource:
     if not len(train_steps):
         raise tc.ConfigError(f"config.data.val_fraction: leaves no training episode in {path}")
     learner_cls = _learner_cls(exp.learner_name)
-    scfg = sampler_config_for(exp.learner_name, exp.learner, learner_cls)
+    scfg = sampler_config_for(exp, learner_cls)
     seed, bs = exp.run.seed, exp.data.batch_size
     train_sampler = samplers.Sampler(ds, scfg, seed=0)
     val_sampler = samplers.Sampler(ds, scfg, seed=0) if len(val_steps) else None

@@ -98,24 +98,29 @@ def test_missing_dataset_fails_naming_the_data_key(tmp_path: pathlib.Path) -> No
         parts.make_data(exp)
 
 
-def test_sampler_configs_per_learner() -> None:
+def test_sampler_configs_per_learner(dataset: pathlib.Path) -> None:
     from sc2agents.data import samplers
 
-    class Cfg:
-        gamma = 0.9
-        n_step = 5
-        horizon = 8
+    def cfg(name: str, **sections: dict) -> samplers.SamplerConfig:
+        exp = _exp(dataset, learner={}, **sections)
+        learner = {"name": name, "encoder": "fullyconv_tiny"}
+        exp = tc.resolve({**tc.to_dict(exp), "learner": learner}, name="x")
+        return parts.sampler_config_for(exp)
 
-    assert parts.sampler_config_for("bc", Cfg()).next_observations is False
-    assert parts.sampler_config_for("dqn", Cfg()).n_step == 5
-    assert parts.sampler_config_for("sharsa", Cfg()).chunk == 8
-    mc = parts.sampler_config_for("mc", Cfg())
-    assert mc.n_step is None and mc.returns and mc.gamma == 0.9
-    assert parts.sampler_config_for("crl", Cfg()).goals is not None
+    assert cfg("bc").next_observations is False
+    dqn = cfg("dqn", data={"n_step": 5, "gamma": 0.9})
+    assert (dqn.n_step, dqn.gamma) == (5, 0.9)
+    sharsa = cfg("sharsa")
+    assert sharsa.chunk == sharsa.n_step == 25
+    mc = cfg("mc", data={"gamma": 0.95})
+    assert mc.n_step is None and mc.returns and mc.gamma == 0.95
+    assert cfg("crl").goals is not None
+    with pytest.raises(tc.ConfigError, match=r"^config\.data\.gamma: 0\.9 differs"):
+        cfg("sharsa", data={"gamma": 0.9})
 
     class WithHook:
         @staticmethod
-        def sampler_config(cfg: object) -> samplers.SamplerConfig:
+        def sampler_config(exp: tc.ExperimentConfig) -> samplers.SamplerConfig:
             return samplers.SamplerConfig(n_step=3)
 
-    assert parts.sampler_config_for("x", Cfg(), WithHook).n_step == 3
+    assert parts.sampler_config_for(_exp(dataset), WithHook).n_step == 3
