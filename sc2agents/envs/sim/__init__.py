@@ -14,6 +14,11 @@ from sc2agents.envs.sim.sc2_env import SimSC2Env
 from sc2agents.envs.sim.scenarios import SCENARIOS, Scenario, get_scenario, register_scenario
 from sc2agents.envs.sim.state import SimState
 
+# The economy mini-games and the melee (issue 3) register their scenarios on import; last, since
+# they build on the modules above.
+from sc2agents.envs.sim import economy as _economy  # noqa: E402,F401  isort: skip
+from sc2agents.envs.sim import melee as _melee  # noqa: E402,F401  isort: skip
+
 __all__ = [
     "SCENARIOS",
     "Scenario",
