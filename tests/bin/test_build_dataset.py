@@ -182,3 +182,39 @@ def test_cli_smoke(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert bad.returncode == 2 and "--replays" in bad.stderr
+
+
+@pytest.mark.slow
+def test_resume_after_a_real_sigkill(replay_dir, tmp_path):
+    """SIGKILL the CLI once a shard is committed; the rerun completes to the clean dataset."""
+    import os
+    import signal
+    import time
+
+    clean = tmp_path / "clean"
+    build.build_dataset(_cfg(replay_dir, clean, shard_size=1))
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "sc2agents.bin.build_dataset", "--source=replays",
+           f"--replays={replay_dir}", f"--out={out}", "--minimap_size=32", "--screen_size=32",
+           "--shard_size=1"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        m = out / "manifest.json"
+        if m.exists() and json.loads(m.read_text())["num_episodes"] >= 2:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    proc.wait(timeout=60)
+    if proc.returncode == -signal.SIGKILL:  # killed mid-build (not when it finished first)
+        partial = json.loads((out / "manifest.json").read_text())["num_episodes"]
+        print(f"killed with {partial} episodes committed")
+    r = subprocess.run(cmd + ["--verify"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    a, b = _dataset_arrays(clean), _dataset_arrays(out)
+    assert [(x[0], x[1]) for x in a] == [(x[0], x[1]) for x in b]
+    for (_, _, x), (_, _, y) in zip(a, b, strict=True):
+        for k in x.observations:
+            assert np.array_equal(x.observations[k], y.observations[k]), k
+        assert np.array_equal(x.actions["function"], y.actions["function"])
+    assert not list(out.glob(".tmp-*"))
