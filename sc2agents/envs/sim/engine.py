@@ -416,9 +416,7 @@ class SimEngine:
         g = st.control_groups[player] & st.alive[:, None, :]  # [N, 10, U]
         count = g.sum(axis=2)
         first = np.argmax(g, axis=2)
-        leader = np.take_along_axis(st.unit_type[:, None, :].repeat(10, 1), first[..., None], 2)[
-            ..., 0
-        ]
+        leader = st.unit_type[np.arange(self.num_envs)[:, None], first]
         return np.stack([np.where(count > 0, leader, 0), count], axis=-1).astype(np.int32)
 
     def observe_env(self, env: int, player: int = 0) -> named_array.NamedDict:
