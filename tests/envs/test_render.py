@@ -192,3 +192,21 @@ def test_view_is_the_playable_area():
     # Outside the playable area is the dark background, inside the map colour.
     assert _close(frame[row, 1], render.COLOURS["background"], tol=8)
     assert _close(frame[row, col + 12], render.COLOURS["map"], tol=8)
+
+
+def test_live_viewer_shows_frames_offscreen(monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    with pytest.raises(RuntimeError, match="SDL_VIDEODRIVER=dummy"):
+        monkeypatch.setenv("DISPLAY", ":0")
+        render.LiveViewer(size=64)
+    viewer = render.LiveViewer(size=64, allow_offscreen=True)
+    try:
+        frame = render.render_rgb(_engine(), size=128)  # another size: scaled to the window
+        assert viewer.show(frame)
+        import pygame
+
+        shown = pygame.surfarray.array3d(pygame.display.get_surface()).transpose(1, 0, 2)
+        assert shown.shape == (64, 64, 3) and shown.std() > 0
+    finally:
+        viewer.close()
+    assert viewer.closed and not viewer.show(frame)
