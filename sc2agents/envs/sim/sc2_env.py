@@ -85,11 +85,15 @@ class SimSC2Env(environment.Base):
         scenario = get_scenario(name)
         if len(players) > scenario.num_players and scenario.num_players == 1:
             raise ValueError(f"{name} is a single player map; got {len(players)} players.")
-        if self._num_agents != scenario.num_players:
-            raise ValueError(
-                f"{name} needs {scenario.num_players} Agent(s), got {self._num_agents}; "
-                "built-in bots are not simulated yet."
-            )
+        if len(players) != scenario.num_players and not (
+            scenario.num_players > 1 and len(players) == self._num_agents
+        ):
+            raise ValueError(f"{name} has {scenario.num_players} player(s), got {len(players)}.")
+        kinds = [isinstance(p, pysc2_sc2_env.Agent) for p in players]
+        if kinds != sorted(kinds, reverse=True):
+            raise ValueError("SimSC2Env: list the Agents before the Bots in `players`.")
+        # Built-in bots (simulated by the engine) play the players after the agents.
+        bots = [p.difficulty for p in players if isinstance(p, pysc2_sc2_env.Bot)]
         for flag, value in (
             ("battle_net_map", battle_net_map),
             ("realtime", realtime),
@@ -140,6 +144,7 @@ class SimSC2Env(environment.Base):
             seed=random_seed,
             use_feature_units=aif.use_feature_units,
             num_players=self._num_agents,
+            **({"bots": bots} if bots else {}),
             disable_fog=disable_fog,
             action_error="raise" if ensure_available_actions else "warn",
             camera_width=float(aif.camera_width_world_units or 24),
@@ -178,6 +183,7 @@ class SimSC2Env(environment.Base):
         self.engine.reset()
         self._state = _StepType.FIRST
         self._last_score = [0.0] * self._num_agents
+        self._last_reward = [0.0] * self._num_agents
         return self._observe(outcome_over=False, truncated=False)
 
     def step(
@@ -197,7 +203,15 @@ class SimSC2Env(environment.Base):
             calls.append([a if a is not None else pysc2_sc2_env.actions_lib.FUNCTIONS.no_op()])
         res = self.engine.step(calls)
         self._state = _StepType.MID
-        return self._observe(bool(res.terminated[0] or res.truncated[0]), bool(res.truncated[0]))
+        self._last_reward = [float(r) for r in res.reward[:, 0]]
+        # The map ends the game (a defeat, or its time limit: SC2 sends a player result, discount
+        # 0); a shorter game_steps_per_episode only cuts the episode (discount kept).
+        loop = int(self.engine.state.game_loop[0])
+        map_limit = self.engine.scenario.time_limit_loops
+        map_end = bool(res.terminated[0]) or (
+            bool(res.truncated[0]) and (not map_limit or loop >= map_limit)
+        )
+        return self._observe(map_end, bool(res.truncated[0]) and not map_end)
 
     def _observe(self, outcome_over: bool, truncated: bool) -> tuple[environment.TimeStep, ...]:
         eng = self.engine
@@ -207,7 +221,7 @@ class SimSC2Env(environment.Base):
         if outcome_over:
             self._state = _StepType.LAST
             discount = 0.0
-        elif self._episode_length and game_loop >= self._episode_length:
+        elif truncated or (self._episode_length and game_loop >= self._episode_length):
             self._state = _StepType.LAST
             if self._discount_zero_after_timeout:
                 discount = 0.0
@@ -218,8 +232,9 @@ class SimSC2Env(environment.Base):
             else:
                 reward = [c - last for c, last in zip(score, self._last_score, strict=True)]
             self._last_score = score
-        else:
-            reward = [0.0] * self._num_agents
+        else:  # win/loss: the map's outcome reward (e.g. +1/-1 in the melee), 0 before the end
+            first = self._state == _StepType.FIRST
+            reward = [0.0] * self._num_agents if first else list(self._last_reward)
         if self._viewer is not None:
             try:
                 self._viewer(eng)

@@ -89,8 +89,17 @@ def test_episode_end_and_restart():
         (ts,) = env.step([sc2_env.actions_lib.FUNCTIONS.no_op()])
         steps += 1
     assert steps == 10 and ts.observation.game_loop[0] == 80
+    assert ts.discount == 1.0  # cut by game_steps_per_episode, not ended by the map
     (ts,) = env.step([sc2_env.actions_lib.FUNCTIONS.no_op()])  # after LAST: a new episode
     assert ts.first() and ts.observation.game_loop[0] == 0
+
+
+def test_map_time_limit_ends_with_discount_zero():
+    env = make_env("MoveToBeacon")
+    (ts,) = env.reset()
+    while not ts.last():
+        (ts,) = env.step([sc2_env.actions_lib.FUNCTIONS.no_op()])
+    assert ts.observation.game_loop[0] == 1920 and ts.discount == 0.0
 
 
 def test_constructor_errors_are_clear():
