@@ -308,8 +308,7 @@ def decode_keyframe(
     if total:
         p = np.concatenate([pos[a:e] for a, e in zip(starts.tolist(), ends.tolist(), strict=True)])
         v = np.concatenate([val[a:e] for a, e in zip(starts.tolist(), ends.tolist(), strict=True)])
-        idx_dtype = np.int32 if b * f < 2**31 else np.int64
-        flat_idx = np.repeat(np.arange(b, dtype=idx_dtype) * f, lens)
+        flat_idx = np.repeat(np.arange(b, dtype=np.intp) * f, lens)  # intp: no index cast
         flat_idx += p
         out.reshape(-1)[flat_idx] = v
     return out
