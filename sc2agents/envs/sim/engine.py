@@ -135,7 +135,6 @@ class SimEngine:
         self.state = SimState.allocate(
             self.num_envs, self.scenario.max_units, total, self.scenario.map_size
         )
-        self.scenario.fog = self.fog
         self.observers = [
             observe.Observer(
                 self.scenario,
@@ -146,6 +145,7 @@ class SimEngine:
                 self.camera_width,
                 self.use_feature_units,
                 allow_cheating_layers,
+                fog=self.fog,
             )
             for p in range(total)
         ]

@@ -149,6 +149,7 @@ class Observer:
         camera_width: float = 24.0,
         use_feature_units: bool = False,
         allow_cheating_layers: bool = False,
+        fog: bool | None = None,
     ) -> None:
         self.scenario = scenario
         self.n = int(num_envs)
@@ -168,7 +169,7 @@ class Observer:
         self.sten_m = _stencils(self.mm_per_cell, min_radius_px=0.3)
         terrain = scenario.static_layers()
         self.terrain = {k: v.astype(np.int32) for k, v in terrain.items()}
-        self._fog = scenario.fog
+        self._fog = scenario.fog if fog is None else fog  # disable_fog turns a fog map's off
         self._camera_dirty = np.ones(self.n, bool)
         self.drawn_units = [0, 0]  # units drawn last render (screen, minimap), for benchmarks
         self._drawn_camera = np.full((self.n, 2), np.nan, np.float32)
