@@ -310,19 +310,24 @@ class SimEngine:
         """
         function = np.asarray(function).reshape(self.num_players, self.num_envs)
         args = np.asarray(args).reshape(self.num_players, self.num_envs, features.NUM_ARG_TYPES)
-        for p in range(self.num_players):
-            fn = sim_actions.validate(
-                function[p],
-                args[p],
-                self.available_mask(p),
-                self.screen_size,
-                self.minimap_size,
-                self.action_error,
-                p,
-            )
-            sim_actions.apply_actions(self, p, fn, args[p])
         if self.recorder is not None:
-            self.recorder.on_step(function, args)
+            self.recorder.on_step(function, args)  # before the actions change the state
+        try:
+            for p in range(self.num_players):
+                fn = sim_actions.validate(
+                    function[p],
+                    args[p],
+                    self.available_mask(p),
+                    self.screen_size,
+                    self.minimap_size,
+                    self.action_error,
+                    p,
+                )
+                sim_actions.apply_actions(self, p, fn, args[p])
+        except ValueError:
+            if self.recorder is not None:  # the step did not happen
+                self.recorder.drop_last()
+            raise
         if self.bots is not None:  # built-in bots act through the same functions, always valid
             bot_fn, bot_args = self.bots.act(self)
             for i in range(self.num_bots):
