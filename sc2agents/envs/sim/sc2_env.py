@@ -22,6 +22,8 @@ ended the game (time limit or defeat, as the real mini-game triggers do) and ``d
 
 from __future__ import annotations
 
+import datetime
+import os
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +34,7 @@ from pysc2_evolved.env import sc2_env as pysc2_sc2_env
 from pysc2_evolved.lib import features as sc2_features
 from pysc2_evolved.lib import point
 
+from sc2agents.envs.sim import sim_replay
 from sc2agents.envs.sim.engine import SimEngine
 from sc2agents.envs.sim.scenarios import get_scenario
 
@@ -150,6 +153,7 @@ class SimSC2Env(environment.Base):
             camera_width=float(aif.camera_width_world_units or 24),
             allow_cheating_layers=aif.allow_cheating_layers,
         )
+        sim_replay.record(self._engine)  # every episode can be saved (`save_replay`)
         self._features = [
             sc2_features.Features(a, map_size=point.Point(*scenario.map_size), map_name=name)
             for a in agent_interface_format
@@ -258,6 +262,19 @@ class SimSC2Env(environment.Base):
             )
             for r, o in zip(reward, obs, strict=True)
         )
+
+    def save_replay(self, replay_dir: str, prefix: str | None = None) -> str:
+        """Save the current (or last) episode as a simulator replay, like `SC2Env.save_replay`.
+
+        Returns the file's path: ``<replay_dir>/<prefix>_<UTC time>.simreplay``, played back by
+        ``python -m sc2agents.bin.play --replay=PATH`` (see `sim_replay`).
+        """
+        prefix = prefix or self._map_name
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d-%H-%M-%S-%f")
+        path = os.path.join(replay_dir, f"{prefix}_{stamp}{sim_replay.SUFFIX}")
+        out = sim_replay.save_replay(self.engine, path)
+        logging.info("Wrote replay to: %s", out)
+        return str(out)
 
     def close(self) -> None:
         viewer = getattr(self, "_viewer", None)
