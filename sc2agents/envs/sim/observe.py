@@ -304,16 +304,19 @@ class Observer:
         sten: _Stencils,
         layer_index: dict[str, int],
         names: tuple[str, ...],
-        st: SimState,
-        mask: np.ndarray,
+        ni: np.ndarray,
+        t: np.ndarray,
         px: np.ndarray,
         py: np.ndarray,
+        vals: dict[str, np.ndarray | None],
         density: bool,
-    ) -> None:
+    ) -> int:
         """Clear last frame's unit pixels and scatter this frame's units into ``names``.
 
         Only the pixels that units cover are touched: the previous frame's pixels of each layer
-        that was drawn are zeroed, then every layer gets one scatter of its per-pixel values.
+        that was drawn are zeroed (one scatter), then all layers get one scatter of their values.
+        Units are given compactly: game ``ni``, type ``t``, pixel position ``px, py`` and the
+        per-unit layer values; pixels off the image are dropped. Returns the units drawn.
         """
         prev = stack.prev
         if prev.size and stack.drawn:
@@ -321,25 +324,20 @@ class Observer:
             off = np.asarray(stack.drawn, np.int64) * stack.block
             stack.flat[(off[:, None] + prev[None, :]).ravel()] = 0
         stack.drawn = []
-        ni, ui = np.nonzero(mask)
-        self.drawn_units[0 if stack is self.screen else 1] = ni.size
         if ni.size == 0:
             stack.prev = np.zeros(0, np.int64)
-            return
-        fi = ni * mask.shape[1] + ui
-        t = st.type_idx.ravel()[fi]
-        cx = np.floor(px.ravel()[fi]).astype(np.int64)
-        cy = np.floor(py.ravel()[fi]).astype(np.int64)
+            return 0
+        cx = np.floor(px).astype(np.int64)
+        cy = np.floor(py).astype(np.int64)
         size = stack.size
         lmax = int(sten.length[t].max())  # pad only to the largest unit present
         yy = cy[:, None] + sten.dy[t, :lmax]
         xx = cx[:, None] + sten.dx[t, :lmax]
         ok = sten.valid[t, :lmax] & (yy >= 0) & (yy < size) & (xx >= 0) & (xx < size)
         flat_all = ni[:, None] * (size * size) + yy * size + xx
-        flat = flat_all[ok]  # only covered on-screen pixels
+        flat = flat_all[ok]  # only covered on-image pixels
         rep = np.nonzero(ok)[0]  # unit (row) of each pixel
         stack.prev = flat
-        vals = self._unit_values(st, fi)
         chans, cols = [], []
         for name in names:
             if name == "unit_type" and stack is self.minimap and not self.cheat:
@@ -371,36 +369,49 @@ class Observer:
             both = np.concatenate([pix + cd * stack.block, pix + ca * stack.block])
             stack.flat[both] = np.concatenate([counts, np.minimum(cov, 255)])
             stack.drawn += [cd, ca]
+        return int(np.count_nonzero(ok.any(axis=1)))
 
     def render(self, st: SimState) -> None:
         """Bring the feature layers up to date with the state."""
         self._render_camera_static(st)
         if self._fog:
             self._render_fog(st)
-        vis = self.visible_units(st)
+        # Every visible unit once: its values feed both the screen and the minimap.
+        ni, ui = np.nonzero(self.visible_units(st))
+        fi = ni * st.max_units + ui
+        t = st.type_idx.ravel()[fi]
+        x = st.pos[..., 0].ravel()[fi]
+        y = st.pos[..., 1].ravel()[fi]
+        vals = self._unit_values(st, fi)
         cam = st.camera[self.player]
         scale = self.px_per_cell
-        sx = (st.pos[..., 0] - cam[:, 0:1]) * scale + self.s / 2
-        sy = (st.pos[..., 1] - cam[:, 1:2]) * scale + self.s / 2
-        reach = self.sten_s.reach
-        on = vis & (sx > -reach) & (sx < self.s + reach) & (sy > -reach) & (sy < self.s + reach)
-        self._on_screen = on
-        self._draw(self.screen, self.sten_s, _S, _SCREEN_UNIT_LAYERS, st, on, sx, sy, True)
-        mx = st.pos[..., 0] * self.mm_per_cell
-        my = st.pos[..., 1] * self.mm_per_cell
-        self._draw(self.minimap, self.sten_m, _M, _MINIMAP_UNIT_LAYERS, st, vis, mx, my, False)
+        sx = (x - cam[ni, 0]) * scale + self.s / 2
+        sy = (y - cam[ni, 1]) * scale + self.s / 2
+        self.drawn_units[0] = self._draw(
+            self.screen, self.sten_s, _S, _SCREEN_UNIT_LAYERS, ni, t, sx, sy, vals, True
+        )
+        mm = self.mm_per_cell
+        self.drawn_units[1] = self._draw(
+            self.minimap, self.sten_m, _M, _MINIMAP_UNIT_LAYERS, ni, t, x * mm, y * mm, vals, False
+        )
 
     # ------------------------------------------------------------------ structured parts
     def feature_units(self, st: SimState, env: int) -> np.ndarray:
         """PySC2 ``feature_units`` rows (int64 ``[k, 46]``) of the units on screen in one game."""
         fu = features.FEATURE_UNIT_FIELDS
         col = {name: i for i, name in enumerate(fu)}
-        u = np.flatnonzero(self._on_screen[env])
+        cam = st.camera[self.player, env]
+        half = self.cam_w / 2
+        on = (
+            self.visible_units(st)[env]
+            & (np.abs(st.pos[env, :, 0] - cam[0]) < half + st.radius[env])
+            & (np.abs(st.pos[env, :, 1] - cam[1]) < half + st.radius[env])
+        )
+        u = np.flatnonzero(on)
         out = np.zeros((u.size, len(fu)), np.int64)
         if u.size == 0:
             return out
         p1 = self.player + 1
-        cam = st.camera[self.player, env]
         own = st.owner[env, u].astype(np.int64)
         out[:, col["unit_type"]] = st.unit_type[env, u]
         out[:, col["alliance"]] = np.where(own == p1, 1, np.where(own == NEUTRAL, 3, 4))
