@@ -144,6 +144,7 @@ class RayPool(Pool):
         ray_address: join this cluster instead of starting a local instance.
         in_flight_per_worker: tasks queued per actor (2 hides the round trip between tasks).
         object_store_mb: object store size when a local instance is started.
+        start_timeout_s: give up (RuntimeError) when the workers are not up by then.
     """
 
     def __init__(
@@ -153,15 +154,17 @@ class RayPool(Pool):
         ray_address: str | None = None,
         in_flight_per_worker: int = 2,
         object_store_mb: int = 256,
+        start_timeout_s: float = 120.0,
     ) -> None:
         if num_workers < 1:
             raise ValueError(f"RayPool needs num_workers >= 1, got {num_workers}")
         self.num_workers = num_workers
         self._in_flight = max(1, in_flight_per_worker)
         self._owns_ray = _ensure_ray(num_workers, ray_address, object_store_mb)
-        total_cpus = float(ray.cluster_resources().get("CPU", 1.0))
-        # Fractional CPUs when asked for more workers than cores, so every actor gets scheduled.
-        self._cpus_per_actor = min(1.0, total_cpus / num_workers)
+        # Fractional CPUs when asked for more workers than free cores, so every actor gets
+        # scheduled (actors hold their CPUs for life: another pool in this process may hold some).
+        free_cpus = float(ray.available_resources().get("CPU", 0.0))
+        self._cpus_per_actor = max(0.01, min(1.0, free_cpus / num_workers))
         env_vars = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
         if not ray_address:  # local workers import sc2agents from this checkout, installed or not
             env_vars["PYTHONPATH"] = os.pathsep.join(
@@ -177,6 +180,15 @@ class RayPool(Pool):
         self._generation = [0] * num_workers
         self.replacements = 0  # how many dead workers were replaced (for reports and tests)
         self._closed = False
+        try:  # fail loudly instead of waiting forever on actors the cluster cannot place
+            ray.get([a.pid.remote() for a in self._actors], timeout=start_timeout_s)
+        except ray_exceptions.GetTimeoutError as e:
+            self.close()
+            raise RuntimeError(
+                f"RayPool: {num_workers} workers did not start within {start_timeout_s:.0f} s "
+                f"(cluster CPUs: {ray.cluster_resources().get('CPU', 0)}, free: {free_cpus}); "
+                "fewer workers, or a cluster with more CPUs"
+            ) from e
 
     # -- workers ---------------------------------------------------------------------------
 
@@ -228,22 +240,25 @@ class RayPool(Pool):
         exhausted = False
 
         def fill() -> None:
+            """Top up the least-loaded worker first, so work spreads evenly from the start."""
             nonlocal exhausted
-            for slot in sorted(range(self.num_workers), key=lambda s: load[s]):
-                while load[slot] < self._in_flight:
-                    if redo:
-                        item, attempts = redo.popleft()
-                    elif not exhausted:
-                        try:
-                            item, attempts = next(source), 0
-                        except StopIteration:
-                            exhausted = True
-                            return
-                    else:
+            while True:
+                slot = min(range(self.num_workers), key=lambda s: load[s])
+                if load[slot] >= self._in_flight:
+                    return
+                if redo:
+                    item, attempts = redo.popleft()
+                elif not exhausted:
+                    try:
+                        item, attempts = next(source), 0
+                    except StopIteration:
+                        exhausted = True
                         return
-                    ref = self._actors[slot].run.remote(fn, item)
-                    pending[ref] = (slot, self._generation[slot], item, attempts)
-                    load[slot] += 1
+                else:
+                    return
+                ref = self._actors[slot].run.remote(fn, item)
+                pending[ref] = (slot, self._generation[slot], item, attempts)
+                load[slot] += 1
 
         def lost(slot: int, generation: int, item: T, attempts: int, why: BaseException) -> Any:
             """Replace a dead worker once; rerun its item or give it up. Returns what to yield."""
