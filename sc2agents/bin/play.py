@@ -239,10 +239,24 @@ def main(argv: list[str]) -> None:
             print(f"mean return over {len(out['returns'])} episode(s): {np.mean(out['returns']):g}")
         return
     if _REPLAY.value:
-        sys.exit(
-            "play: --replay is not supported yet with --backend=sim (replay playback comes with "
-            "issue 3); use --backend=pysc2 with StarCraft II installed to watch a replay"
+        # A simulator replay (sim_replay): played back exactly into --video and/or the window.
+        from sc2agents.envs.sim import sim_replay
+
+        try:
+            eng = sim_replay.play_replay(
+                _REPLAY.value,
+                video=_VIDEO.value,
+                visualize=_VISUALIZE.value or _RENDER.value,
+                render_size=_RENDER_SIZE.value,
+                fps=_FPS.value,
+            )
+        except (sim_replay.ReplayError, FileNotFoundError, RuntimeError) as e:
+            sys.exit(f"play --replay: {e}")
+        print(
+            f"replay {_REPLAY.value}: {eng.scenario.name}, game loop {int(eng.state.game_loop[0])}"
+            ", final state matches the recording"
         )
+        return
     if _SAVE_REPLAY.value:
         sys.exit(
             "play: --save_replay needs the real game (--backend=pysc2); the simulator writes "
