@@ -41,7 +41,7 @@ import json
 import os
 import pathlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, Literal
 
 from absl import logging
@@ -386,8 +386,3 @@ def build_dataset(
     for line in summary.lines():
         logging.info("%s", line)
     return summary
-
-
-def summarize_reasons(reasons: Sequence[str]) -> dict[str, int]:
-    """Count skip reasons by group (used by reports and tests)."""
-    return dict(collections.Counter(_reason_group(r) for r in reasons))

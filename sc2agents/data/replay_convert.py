@@ -733,6 +733,7 @@ def _episode_for(
         "release": rep.release,
         "map": rep.map_name,
         "map_size": list(rep.map_size),
+        "map_size_estimated": rep.map_size_estimated,
         "player": pid,
         "player_name": me.name,
         "race": me.race,

@@ -316,6 +316,8 @@ class DecodedReplay:
     """Player id -> game loop at which the player left (absent if never)."""
     ability_table: str
     """Which ability table named the commands (e.g. ``LotV/96883``)."""
+    map_size_estimated: bool = False
+    """True when initData had no map size and it was estimated from observed coordinates."""
 
     @property
     def is_1v1(self) -> bool:
@@ -633,6 +635,9 @@ def _decode_with_sc2reader(path: str, load_game_events: bool) -> DecodedReplay:
     init = getattr(r, "raw_data", {}).get("replay.initData", {}) or {}
     desc = init.get("game_description", {}) if isinstance(init, dict) else {}
     size = (int(desc.get("map_size_x", 0) or 0), int(desc.get("map_size_y", 0) or 0))
+    estimated = min(size) <= 0
+    if estimated:
+        size = _estimate_map_size(units, cam.cols["x"], cam.cols["y"])
     return DecodedReplay(
         path=path,
         decoder=f"sc2reader {_sc2reader_version()}",
@@ -656,7 +661,21 @@ def _decode_with_sc2reader(path: str, load_game_events: bool) -> DecodedReplay:
         ),
         leave_loops=leave_loops,
         ability_table=f"{expansion}/{version}" if version else "",
+        map_size_estimated=estimated,
     )
+
+
+def _estimate_map_size(
+    units: UnitEvents, cam_x: Sequence[float], cam_y: Sequence[float]
+) -> tuple[int, int]:
+    """Map size when initData lacks it (seen on 4.12): the extent of every observed coordinate.
+
+    Units and camera targets stay inside the playable area, which ends a few cells before the map
+    edge; round the extent up to a multiple of 8 cells (map sizes are multiples of 8).
+    """
+    xs = [int(units.x.max(initial=0)), int(max(cam_x, default=0))]
+    ys = [int(units.y.max(initial=0)), int(max(cam_y, default=0))]
+    return (int(-(-(max(xs) + 8) // 8) * 8), int(-(-(max(ys) + 8) // 8) * 8))
 
 
 @functools.lru_cache(maxsize=1)

@@ -160,7 +160,6 @@ def test_5_0_14_ability_names_are_race_consistent(name):
 
 def test_sc2readers_own_table_is_wrong_for_5_0_14():
     """The regression the fix guards: sc2reader's default (89720) names fail the race check."""
-    import sc2reader
 
     name = "lotv_5_0_14_PvT_pylon_17.SC2Replay"
     rep = _decode(name)
@@ -231,3 +230,23 @@ def test_fallback_used_when_sc2reader_fails(monkeypatch, tmp_path):
     assert rep.decoder.startswith("s2protocol")
     with pytest.raises(rd.ReplayError, match="IndexError: sc2reader failure"):
         rd.decode_replay(REPLAYS / name, fallback=False)
+
+
+def test_map_size_estimated_when_init_data_lacks_it(monkeypatch):
+    """Some 4.12 replays have map size 0 in initData: estimate it from observed coordinates."""
+    name = "lotv_5_0_15_ZvP_10000feet_zhcn_06.SC2Replay"
+    ref = _decode(name)
+    assert not ref.map_size_estimated
+
+    real = rd._load_sc2reader
+
+    def no_size(path, load_game_events):
+        r = real(path, load_game_events)
+        r.raw_data["replay.initData"]["game_description"]["map_size_x"] = 0
+        return r
+
+    monkeypatch.setattr(rd, "_load_sc2reader", no_size)
+    rep = rd.decode_replay(REPLAYS / name)
+    assert rep.map_size_estimated and rep.map_size[0] % 8 == 0
+    assert rep.units.x.max() < rep.map_size[0] <= ref.map_size[0] + 16
+    assert rep.units.y.max() < rep.map_size[1] <= ref.map_size[1] + 16
