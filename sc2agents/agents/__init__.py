@@ -184,8 +184,10 @@ def make_agent(
     """A pysc2 `BaseAgent`: a built-in (``random``, ``scripted``) or an agent class path.
 
     Args:
-        name_or_class_path: ``"random"``, ``"scripted"``, or ``"package.module.Class"`` of a pysc2
-            `BaseAgent` subclass with a no-argument constructor.
+        name_or_class_path: ``"random"``, ``"scripted"``, ``"package.module.Class"`` of a pysc2
+            `BaseAgent` subclass with a no-argument constructor, or a policy spec of
+            `sc2agents.acting.policy.load_policy` (contains ``:`` or ``@``, e.g. a learner
+            checkpoint ``ckpt:runs/x/ckpt.pt``), run through `PolicyAgent`.
         map_name: the map the agent plays (selects the scripted policy).
         epsilon: for ``scripted``, the probability of a random action per step.
         step_mul: game loops per agent step.
@@ -203,4 +205,12 @@ def make_agent(
                 f"scripted maps: {sorted(SCRIPTED_POLICIES)}"
             )
         return ScriptedAgent(map_name, epsilon=epsilon, step_mul=step_mul, seed=seed)
+    if ":" in name_or_class_path or "@" in name_or_class_path:
+        # A policy spec of `sc2agents.acting.policy` (``ckpt:<path>``, ``scripted:<Map>@eps=..``).
+        from sc2agents.acting import policy as policy_lib
+
+        policy = policy_lib.load_policy(name_or_class_path, map_name=map_name)
+        if hasattr(policy, "act"):
+            return PolicyAgent(policy, seed=seed)
+        return policy.make()  # a pysc2 agent spec
     return _import_class(name_or_class_path)()

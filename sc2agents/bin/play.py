@@ -8,8 +8,10 @@ Usage::
     python -m sc2agents.bin.play --agent=pysc2_evolved.agents.scripted_agent.MoveToBeacon
     python -m sc2agents.bin.play --backend=pysc2 --map=Simple64 --agent=random   # real game
 
-``--agent`` is a built-in name (``random``, ``scripted``) or the import path of a pysc2 `BaseAgent`
-class. With ``--backend=sim`` (default) the game runs in the embedded simulator (`SimSC2Env`, no
+``--agent`` is a built-in name (``random``, ``scripted``), the import path of a pysc2 `BaseAgent`
+class, or a policy spec (``ckpt:runs/x/ckpt.pt``, ``scripted:DefeatRoaches@eps=0.2``).
+
+With ``--backend=sim`` (default) the game runs in the embedded simulator (`SimSC2Env`, no
 StarCraft II needed); ``--video`` writes MP4 or GIF (by extension) of the top-down rendering and
 ``--visualize`` opens a live window. ``--backend=pysc2`` plays in the real game through
 `sc2agents.envs.pysc2_env.play` (needs StarCraft II; ``--render`` opens PySC2's renderer there).
@@ -31,7 +33,10 @@ from absl import app, flags
 _BACKEND = flags.DEFINE_enum("backend", "sim", ["sim", "pysc2"], "Embedded simulator or real SC2.")
 _MAP = flags.DEFINE_string("map", "MoveToBeacon", "Map (simulator scenario or SC2 map) name.")
 _AGENT = flags.DEFINE_string(
-    "agent", "scripted", "Built-in agent (random, scripted) or a pysc2 BaseAgent class path."
+    "agent",
+    "scripted",
+    "Built-in agent (random, scripted), a pysc2 BaseAgent class path, or a policy spec "
+    "(ckpt:<path>, scripted:<Map>@eps=0.1).",
 )
 _EPISODES = flags.DEFINE_integer("episodes", 1, "Episodes to play.", lower_bound=1)
 _VIDEO = flags.DEFINE_string("video", None, "Write a video of all episodes here (.mp4 or .gif).")

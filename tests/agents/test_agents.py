@@ -236,3 +236,11 @@ def test_acting_policy_spec_resolves_scripted():
     p = policy_lib.load_policy("scripted:CollectMineralShards@eps=0.1")
     assert isinstance(p, core.Policy)
     assert p.map_name == "CollectMineralShards" and p.epsilon == pytest.approx(0.1)
+
+
+def test_make_agent_accepts_policy_specs():
+    agent = agents.make_agent("scripted:DefeatRoaches@eps=0.25", "ignored")
+    assert isinstance(agent, agents.PolicyAgent)
+    assert agent.policy.map_name == "DefeatRoaches" and agent.policy.epsilon == pytest.approx(0.25)
+    agent = agents.make_agent("pysc2:pysc2_evolved.agents.random_agent.RandomAgent", "x")
+    assert type(agent).__name__ == "RandomAgent"
