@@ -160,6 +160,7 @@ def test_5_0_14_ability_names_are_race_consistent(name):
 
 def test_sc2readers_own_table_is_wrong_for_5_0_14():
     """The regression the fix guards: sc2reader's default (89720) names fail the race check."""
+    import sc2reader
 
     name = "lotv_5_0_14_PvT_pylon_17.SC2Replay"
     rep = _decode(name)
