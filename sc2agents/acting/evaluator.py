@@ -365,9 +365,23 @@ def _play_pysc2_agent(task: GameTask, spec: PySC2AgentSpec) -> env_loop.EpisodeS
         env = make_env(task.env_id, kwargs)
         policy = pysc2_env.load_policy(spec.make(), env.unwrapped._vec)
         return env_loop.run_episode(env, policy, seed=task.seed, max_steps=task.max_steps)
+    from pysc2_evolved.env import sc2_env
+    from pysc2_evolved.lib import features as sc2_features
+
     from sc2agents.envs import SimSC2Env  # the simulator's drop-in for pysc2's SC2Env
 
-    env = SimSC2Env(map_name=map_name(task.env_id), random_seed=task.seed % 2**31, **kwargs)
+    screen = int(kwargs.pop("screen_size", 64))
+    minimap = int(kwargs.pop("minimap_size", 64))
+    env = SimSC2Env(
+        map_name=map_name(task.env_id),
+        players=[sc2_env.Agent(sc2_env.Race.terran)],
+        agent_interface_format=sc2_features.AgentInterfaceFormat(
+            feature_dimensions=sc2_features.Dimensions(screen=screen, minimap=minimap)
+        ),
+        step_mul=int(kwargs.pop("step_mul", 8)),
+        random_seed=task.seed % 2**31,
+        **kwargs,
+    )
     try:
         return env_loop.run_agent_episode(
             env, spec.make(), max_steps=task.max_steps, outcome_from_reward=task.outcome_from_reward
@@ -391,6 +405,8 @@ def play_game(task: GameTask) -> GameResult:
     policy = _resolve(task.policy, mname)
     frame_fn = _frame_fn(task.video_size) if task.video_path else None
     is_pysc2_env = task.env_id.split("/")[-1].startswith("PySC2")
+    if is_pysc2_env and task.replay_path:  # the game itself writes the .SC2Replay
+        kwargs["save_replay_dir"] = str(pathlib.Path(task.replay_path).parent)
     env = None
     if isinstance(policy, PySC2AgentSpec):
         stats = _play_pysc2_agent(task, policy)

@@ -203,7 +203,7 @@ def policy_from_checkpoint(path: str | pathlib.Path) -> Policy:
     fields = {f.name for f in dataclasses.fields(config_cls) if f.init}
     config = config_cls(**{k: _tuples(v) for k, v in lcfg.items() if k in fields})
     obs_spec = {k: (tuple(v[0]), np.dtype(v[1])) for k, v in obs_spec.items()}
-    learner = learner_cls(config, obs_spec, dict(action_spec))
+    learner = learner_cls(config, obs_spec, dict(action_spec), device="cpu")  # CPU policies
     learner.load_state_dict(learner_state)
     return learner.policy()
 

@@ -155,3 +155,17 @@ def test_load_policy_specs():
     spec = load_policy("pysc2:pysc2_evolved.agents.random_agent.RandomAgent")
     assert type(spec.make()).__name__ == "RandomAgent"
     assert math.isfinite(EpsilonGreedyPolicy(fakes.OraclePolicy(), 0.0).epsilon)
+
+
+def test_simulator_scripted_policy_and_pysc2_agent_class():
+    """The real simulator: a storage-form policy and a PySC2 BaseAgent class, same seeds."""
+    kw = dict(games=2, seed=0, env_kwargs={"screen_size": 16, "minimap_size": 16}, max_steps=30)
+    ev = Evaluator("MoveToBeacon", **kw)
+    scripted = ev.evaluate("scripted", desc=None)
+    agent = ev.evaluate("pysc2:sc2agents.agents.MoveToBeaconAgent", desc=None)
+    rand = ev.evaluate("pysc2:pysc2_evolved.agents.random_agent.RandomAgent", desc=None)
+    for r in (scripted, agent, rand):
+        assert not r.errors and r.summary["minigame"]["games"] == 2
+        assert r.summary["minigame"]["length_mean"] == 30
+    assert agent.summary["minigame"]["score_mean"] > rand.summary["minigame"]["score_mean"]
+    assert "normalized_human" in agent.summary["minigame"]
