@@ -281,17 +281,9 @@ class SimVectorEnv(gymnasium.vector.VectorEnv):
 
     def _available_mask(self, avail: Any) -> np.ndarray:
         """The engine's available actions (bool mask or per-game id lists) as ``bool [N, 573]``."""
-        arr = avail if isinstance(avail, np.ndarray) else None
-        if (
-            arr is not None
-            and arr.dtype == bool
-            and arr.shape
-            == (
-                self.num_envs,
-                features.NUM_FUNCTIONS,
-            )
-        ):
-            return arr.copy()
+        shape = (self.num_envs, features.NUM_FUNCTIONS)
+        if isinstance(avail, np.ndarray) and avail.dtype == bool and avail.shape == shape:
+            return avail.copy()  # the engine's mask is a cache it updates in place
         mask = np.zeros((self.num_envs, features.NUM_FUNCTIONS), dtype=bool)
         for i, ids in enumerate(avail):
             mask[i, np.asarray(ids, dtype=np.int64)] = True
