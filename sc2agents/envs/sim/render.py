@@ -355,7 +355,9 @@ def draw_surface(engine: Any, env: int = 0, player: int = 0, size: int = 512) ->
     pg.draw.rect(surf, COLOURS["header"], pg.Rect(0, 0, size, proj.header))
     name = _scenario_attr(engine, ("name", "map_name"), "sim")
     loop = int(np.asarray(state.game_loop)[env])
-    text = f"{name}   t={loop / 22.4:.1f}s   loop={loop}"
+    # Real-time seconds at "faster" (SC2's clock); the loop counter shows the map's time limit.
+    limit = getattr(engine, "time_limit_loops", None)
+    text = f"{name}   t={loop / 22.4:.1f}s   loop={loop}" + (f"/{limit}" if limit else "")
     score = _score(engine, env, player)
     if score is not None:
         text += f"   score={score:g}"
