@@ -210,3 +210,28 @@ def test_live_viewer_shows_frames_offscreen(monkeypatch):
     finally:
         viewer.close()
     assert viewer.closed and not viewer.show(frame)
+
+
+def test_real_engine_marine_and_camera_box():
+    from pysc2_evolved.lib import actions
+
+    from sc2agents.envs.sim.engine import SimEngine
+
+    eng = SimEngine("FindAndDefeatZerglings", num_envs=2, seed=3)
+    eng.reset()
+    size = 384
+    proj = render.projection(render.view_rect(eng), size)
+    frame = render.render_rgb(eng, env=1, size=size)
+    st = eng.state
+    marine = int(np.flatnonzero(st.alive[1] & (st.owner[1] == 1))[0])
+    col, row = np.round(proj.to_pixel(st.pos[1, marine])).astype(int)
+    assert _close(frame[row, col], render.COLOURS["self"])
+    # Move the camera of game 1 by the minimap; the box follows: its left edge at the new place.
+    calls = [actions.FUNCTIONS.no_op(), actions.FUNCTIONS.move_camera([20, 20])]
+    eng.step([calls])
+    frame = render.render_rgb(eng, env=1, size=size)
+    cx, cy = st.camera[0, 1]
+    half = eng.camera_width / 2
+    left = np.round(proj.to_pixel(np.array([cx - half, cy]))).astype(int)
+    assert _close(frame[left[1], left[0]], render.COLOURS["camera"], tol=5)
+    assert not np.allclose(st.camera[0, 1], st.camera[0, 0])
