@@ -460,10 +460,16 @@ def _deselect(sel: list[int], kind: str, data: Any) -> list[int]:
 def _selection_states(
     rep: rd.DecodedReplay, pid: int
 ) -> tuple[list[int], list[list[int]], list[tuple[int, int, list[int], bool]]]:
-    """Replay selection/hotkey events of one player.
+    """Replay one player's selection and hotkey events (approximately: see the module docstring).
+
+    The game orders a selection by subgroup priority (game data we do not have); we keep it sorted
+    by unit tag, so index-based removals (``Mask``/``OneIndices``/``ZeroIndices``) can hit the
+    wrong units when the selection mixes types. Selection deltas that add units to the active
+    selection are taken as user selections (deaths and morphs only remove or replace).
 
     Returns:
-        (state loops, state tag lists, user selections as (loop, n_removed?, added tags, add_mode)).
+        (loops where the active selection changed, its unit tags from each loop on, user
+        selections as ``(loop, units removed, added tags, add_mode)``).
     """
     cg = rep.control_groups
     events: list[tuple[int, int, Any]] = [
