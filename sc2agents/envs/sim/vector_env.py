@@ -97,13 +97,21 @@ class StorageConverter:
         flat_layers = layers.reshape(n, len(self._channels), hw)
         for c, (idx, _, lut) in enumerate(self._luts):
             plane = stack[:, idx]
-            nnz = np.count_nonzero(plane)
-            if nnz == 0:
-                continue
+            if plane.dtype == np.int32:
+                # max over the uint32 view is the cheapest test for an all-zero layer (most are)
+                # and tells at once whether every value is a valid uint8 (negatives are huge).
+                top = int(plane.view(np.uint32).max())
+                if top == 0:
+                    continue
+                in_byte_range = top <= 255
+            else:
+                if not plane.any():
+                    continue
+                in_byte_range = _in_byte_range(plane)
             values = plane.reshape(-1)[foot]
-            if np.count_nonzero(values) == nnz:
+            if np.count_nonzero(values) == np.count_nonzero(plane):
                 flat_layers[game, c, pix] = np.take(lut, values, mode="clip")
-            elif self._identity[c] and _in_byte_range(plane):
+            elif self._identity[c] and in_byte_range:
                 np.copyto(layers[:, c], plane, casting="unsafe")  # values are storage values
             else:
                 np.take(lut, plane, mode="clip", out=layers[:, c])
@@ -111,8 +119,6 @@ class StorageConverter:
 
 
 def _in_byte_range(plane: np.ndarray) -> bool:
-    if plane.dtype == np.int32:  # one pass: negatives become huge as uint32
-        return bool(plane.view(np.uint32).max() <= 255)
     return bool(plane.min() >= 0 and plane.max() <= 255)
 
 
