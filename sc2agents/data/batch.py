@@ -21,7 +21,10 @@ Keys (``B`` = batch size; ``K`` = chunk length; ``H, W`` = layer resolution):
 * ``masks`` float32 ``[B]``: ``1 - terminals`` (bootstrap multiplier).
 * ``discounts`` float32 ``[B]``: ``gamma**k`` for the k steps the transition spans.
 * ``valids`` float32 ``[B, K]``: chunk entries that lie inside the episode.
-* ``goals``: dict of observation arrays (goal-conditioned learners).
+* ``goals``: dict of observation arrays (goal-conditioned learners); a second goal set (e.g. SHARSA/HIQL
+  actor goals) comes from `Sampler.goals_at`.
+* ``goal_distances`` float32 ``[B]``: steps from the state to the goal state within the same episode,
+  -1 when the goal is not ahead in that episode (a random goal, or one behind).
 * ``returns`` float32 ``[B]``: Monte-Carlo discounted return to the episode end.
 * ``action_chunks``: ``function`` ``[B, K]`` and ``args`` ``[B, K, 13]`` (SHARSA).
 """
