@@ -426,8 +426,7 @@ class Bots:
             (defend, _ARMY_T),
             (idle_w & (minerals >= 0), _GATHER),
             (
-                prm.build_production
-                & (left < prm.supply_buffer)
+                (left < prm.supply_buffer)
                 & (cap < 200)
                 & ~depot_building
                 & (minerals >= 100)
@@ -445,7 +444,7 @@ class Bots:
             (
                 prm.refinery
                 & (t_all[:, _REF] + planned[:, _REF] < (1 if prm.build_production else 4))
-                & (prm.build_production is False or (t_all[:, _RAX] > 0))
+                & ((t_all[:, _RAX] > 0) if prm.build_production else (workers >= 16))
                 & (minerals >= 75)
                 & miner_ok,
                 _REF_T,

@@ -507,10 +507,10 @@ class EconomyScenario(Scenario):
                     )
                 X["building"][ee, uu] = False
                 X["queue"][ee, uu] = 0
-        self._supply(st)
         self._workers(st, dt, out)
         self._construction(st, dt)
         self._production(st, dt, rng, out)
+        self._supply(st)
         for pl in range(P):
             sc = st.score_cumulative[pl]
             sc[:, 7] = X["collected"][:, pl, 0]
@@ -629,7 +629,12 @@ class EconomyScenario(Scenario):
         mining = phase == _MINING
         job_t[mining] -= dt
         done = mining & (job_t <= 0)
+        # how long ago (within this sub-step) each resource was freed: the next worker starts
+        # then, so a resource's occupancy is exact whatever the sub-step length
+        carry: dict[int, float] = {}
         if done.any():
+            fl = ee[done] * st.max_units + ts[done]
+            carry = dict(zip(fl.tolist(), (-job_t[done]).tolist(), strict=True))
             d_e, d_u, d_t = ee[done], uu[done], ts[done]
             is_gas = jb[done] == _GAS
             mult = X["income_mult"][d_e, owner[done] - 1]
@@ -673,7 +678,8 @@ class EconomyScenario(Scenario):
                 _, first = np.unique(flat_t[starters], return_index=True)
                 go = starters[first]
                 new_phase[go] = _MINING
-                job_t[go] = np.where(jb[go] == _GAS, GAS_LOOPS, MINE_LOOPS)
+                back = np.array([carry.get(int(f), 0.0) for f in flat_t[go]], np.float32)
+                job_t[go] = np.where(jb[go] == _GAS, GAS_LOOPS, MINE_LOOPS) - back
                 busy[flat_t[go]] = True
             # bounce: a waiting mineral worker at a busy patch moves to a less-used patch nearby
             stuck = wi[(new_phase[wi] == _WAIT) & (jb[wi] == _MINE)]
@@ -952,7 +958,7 @@ def mineral_line(cc: tuple[float, float], side: int = -1) -> tuple[np.ndarray, n
         (-6.5, 3),
     ]
     mins = np.array([(cx + dx, cy + dy) for dx, dy in offs], np.float32)
-    gey = np.array([(cx - 6, cy - 7), (cx - 6, cy + 7)], np.float32)
+    gey = np.array([(cx - 5, cy - 6), (cx - 5, cy + 6)], np.float32)
     if side > 0:
         mins[:, 0] = 2 * cx - mins[:, 0]
         gey[:, 0] = 2 * cx - gey[:, 0]
