@@ -72,6 +72,8 @@ COLOURS: dict[str, tuple[int, int, int]] = {
     "enemy": (232, 64, 52),
     "beacon": (255, 210, 40),
     "shard": (70, 200, 255),
+    "gas": (0, 160, 170),
+    "outline": (15, 17, 20),
     "neutral": (200, 200, 200),
     "selected": (255, 255, 255),
     "camera": (255, 255, 255),
@@ -214,17 +216,45 @@ def _score(engine: Any, env: int, player: int) -> float | None:
     return None
 
 
-def _unit_colour(owner: int, unit_type: int, radius: float, player: int) -> tuple[str, str]:
+def _neutral_ids(*words: str) -> frozenset[int]:
+    from pysc2_evolved.lib import units as sc2_units
+
+    return frozenset(int(u) for u in sc2_units.Neutral if any(w in u.name for w in words))
+
+
+_MINERALS = _neutral_ids("MineralField")
+_GEYSERS = _neutral_ids("Geyser")
+
+
+def _unit_colour(
+    owner: int, unit_type: int, radius: float, player: int, structure: bool = False
+) -> tuple[str, str]:
     """(colour key, glyph) of one unit."""
     if owner == _NEUTRAL_OWNER:
         if unit_type == _BEACON:
             return "beacon", "ring"
-        if unit_type == _MINERAL_SHARD:
+        if unit_type == _MINERAL_SHARD or unit_type in _MINERALS:
             return "shard", "diamond"
+        if unit_type in _GEYSERS:
+            return "gas", "square"
         # Other neutral units: big ones read as beacons, small ones as shards.
         return ("beacon", "ring") if radius >= 0.9 else ("shard", "diamond")
     key = "self" if owner == player + 1 else "enemy"
+    if structure:
+        return key, "square"
     return key, _GLYPHS.get(int(unit_type), "circle")
+
+
+def _structures(state: Any, env: int, idx: np.ndarray) -> np.ndarray:
+    """Per unit: True for a building (`sim.units.TABLE.structure`); False when unknown."""
+    type_idx = getattr(state, "type_idx", None)
+    if type_idx is None:
+        return np.zeros(len(idx), dtype=bool)
+    try:
+        from sc2agents.envs.sim import units as sim_units
+    except ImportError:  # pragma: no cover - the renderer is part of the simulator package
+        return np.zeros(len(idx), dtype=bool)
+    return np.asarray(sim_units.TABLE.structure)[np.asarray(type_idx[env])[idx]].astype(bool)
 
 
 def _disc(pg: Any, surf: Any, colour: tuple, cx: float, cy: float, r: float) -> None:
@@ -316,16 +346,19 @@ def draw_surface(engine: Any, env: int = 0, player: int = 0, size: int = 512) ->
         if selected is not None
         else np.zeros(len(idx), dtype=bool)
     )
+    structure = _structures(state, env, idx)
     pix = proj.to_pixel(pos)
-    # Neutral units (beacons, shards) first, so armies are drawn on top of them.
-    order = np.argsort(owner != _NEUTRAL_OWNER, kind="stable")
+    # Neutral units (beacons, shards) first, then buildings, so armies are drawn on top.
+    order = np.lexsort((~structure, owner != _NEUTRAL_OWNER))
     for k in order:
         cx, cy = float(pix[k, 0]), float(pix[k, 1])
         # Glyphs keep a minimum size so that small units stay visible in small frames.
         r = max(float(radius[k]) * proj.scale, 2.5, size / 160)
-        key, glyph = _unit_colour(owner[k], utype[k], radius[k], player)
+        key, glyph = _unit_colour(owner[k], utype[k], radius[k], player, bool(structure[k]))
         if sel[k]:
             _ring(pg, surf, COLOURS["selected"], cx, cy, r + 2.0, 2)
+        if glyph in ("circle", "dot") and not structure[k]:
+            _disc(pg, surf, COLOURS["outline"], cx, cy, r + 1.0)  # separates overlapping units
         _draw_glyph(pg, surf, glyph, COLOURS[key], cx, cy, r)
         if owner[k] != _NEUTRAL_OWNER and health_max[k] > 0:
             w = max(2.0 * r, 6.0)
