@@ -39,7 +39,8 @@ def make_pool(num_workers: int, *, ray_address: str | None = None, **ray_kwargs:
     Args:
         num_workers: 0 runs in-process (Ray is not imported); N > 0 starts N Ray actors.
         ray_address: join an existing Ray cluster (``"auto"``, ``"ray://host:10001"``) instead of
-            starting a local instance; ignored when Ray is already initialised in this process.
+            starting a local instance; ignored when Ray is already initialised in this process
+            and when ``num_workers == 0``.
         **ray_kwargs: passed to `RayPool` (``in_flight_per_worker``, ``object_store_mb``).
 
     Returns:
@@ -51,7 +52,13 @@ def make_pool(num_workers: int, *, ray_address: str | None = None, **ray_kwargs:
     """
     if num_workers < 0:
         raise ValueError(f"num_workers must be >= 0, got {num_workers}")
-    if num_workers == 0 and not ray_address:
+    if num_workers == 0:
+        if ray_address:
+            from absl import logging
+
+            logging.warning(
+                "num_workers=0 runs in-process; ray_address=%s is not used", ray_address
+            )
         return LocalPool()
     if not _has_ray:
         raise ImportError(
@@ -60,4 +67,4 @@ def make_pool(num_workers: int, *, ray_address: str | None = None, **ray_kwargs:
         )
     from sc2agents.distributed.ray_pool import RayPool
 
-    return RayPool(max(num_workers, 1), ray_address=ray_address, **ray_kwargs)  # type: ignore[arg-type]
+    return RayPool(num_workers, ray_address=ray_address, **ray_kwargs)  # type: ignore[arg-type]
