@@ -437,11 +437,15 @@ class FactoredQHead(nn.Module):
         self.out_dim, self.num_atoms, self.embed_dim = out_dim, num_atoms, embed_dim
         self.fn = nn.Linear(vector_dim, NF * (out_dim or num_atoms or 1))
         self.args = nn.ModuleList()
+        # Non-spatial values: m_t(s, u) = v_t(u) * p_t(s) (elementwise), a learned value embedding
+        # gated by the state; a Linear(vector, n_t * C) would cost 2M weights for the 500-way ids.
+        self.values = nn.ParameterDict()
         for t, n in zip(features.ARG_TYPES, self.sizes, strict=True):
             if t in features.SPATIAL_ARG_TYPES:
                 self.args.append(nn.Conv2d(map_channels, embed_dim, 1))
             else:
-                self.args.append(nn.Linear(vector_dim, n * embed_dim))
+                self.args.append(nn.Linear(vector_dim, embed_dim))
+                self.values[t] = nn.Parameter(torch.randn(n, embed_dim))
         shape = (NF, embed_dim) if out_dim is None else (NF, embed_dim, out_dim)
         scale = 1.0 / math.sqrt(embed_dim)
         self.emb = nn.ParameterList([nn.Parameter(torch.randn(*shape) * scale) for _ in range(NA)])
@@ -458,7 +462,7 @@ class FactoredQHead(nn.Module):
             if t in features.SPATIAL_ARG_TYPES:
                 feats.append(head(enc.maps[_map_source(t)]).flatten(2).transpose(1, 2))
             else:
-                feats.append(head(enc.vector).view(b, -1, self.embed_dim))
+                feats.append(self.values[t][None] * head(enc.vector)[:, None, :])
         emb = list(self.emb)
         if self.num_atoms is not None:
             logits = raw.view(b, NF, self.num_atoms)

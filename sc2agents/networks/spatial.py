@@ -5,9 +5,9 @@ feature table, `sc2agents.envs.features`, never by a hand-copied layer list:
 
 * **categorical layers** (``LayerSpec.categorical``; ``unit_type`` over ``len(UNIT_TYPE_VOCAB)``)
   are embedded. SC2LE: "equivalent to using a one-hot encoding in the channel dimension followed by
-  a 1x1 convolution"; we compute exactly that as one ``embedding_bag(mode="sum")`` over every
-  categorical channel of a pixel, which never materialises the one-hot planes (it keeps only the
-  indices for the backward pass);
+  a 1x1 convolution"; we compute exactly that: the small-vocabulary layers as one multi-hot
+  matrix times the embedding table (a scatter then a matmul: 4-5x faster than ``embedding_bag``,
+  whose backward sorts every index), ``unit_type`` (375 values, one per pixel) by a lookup, summed;
 * **scalar layers** are log-scaled: ``log1p(x) / log1p(scale)`` in [0, 1], computed from the storage
   form with the `features.storage_to_log1p` semantics (log-quantised layers are already ``log1p``);
 * **non-spatial inputs**: ``player`` through ``log1p``, optional ``unit_counts`` through ``log1p``
@@ -168,6 +168,7 @@ class LayerEmbedding(nn.Module):
             "scal_norm", torch.tensor([math.log1p(s.scale) for _, s in scal], dtype=torch.float32)
         )
         self.out_channels = embed_dim + len(scal)
+        self._small = int(offsets[-1])  # Categories before unit_type's block (a host int: no sync).
 
     def forward(self, layers: torch.Tensor, unit_type: torch.Tensor) -> torch.Tensor:
         """Embed ``layers`` ``[B, C, H, W]`` (uint8) and ``unit_type`` ``[B, H, W]`` (int)."""
@@ -175,8 +176,14 @@ class LayerEmbedding(nn.Module):
         idx = torch.cat([layers[:, self.cat_index].long(), unit_type.long()[:, None]], dim=1)
         # Out-of-range values (corrupt data) clamp to the last category, not crash the device.
         idx = torch.minimum(idx.clamp_(min=0), self.cat_max[None, :, None, None])
-        idx = (idx + self.cat_offset[None, :, None, None]).permute(0, 2, 3, 1)
-        emb = F.embedding_bag(idx.reshape(b * h * w, -1), self.embedding, mode="sum")
+        idx = (
+            (idx + self.cat_offset[None, :, None, None]).permute(0, 2, 3, 1).reshape(b * h * w, -1)
+        )
+        small = self._small
+        # Offsets make the columns of different layers disjoint, so scatter_ (not add) is exact.
+        multi_hot = torch.zeros(b * h * w, small, device=layers.device, dtype=self.embedding.dtype)
+        multi_hot.scatter_(1, idx[:, :-1], 1.0)
+        emb = multi_hot @ self.embedding[:small] + F.embedding(idx[:, -1], self.embedding)
         emb = emb.view(b, h, w, -1).permute(0, 3, 1, 2)
         x = layers[:, self.scal_index].float()
         x = torch.where(self.scal_logq[None, :, None, None], x / 255.0, torch.log1p(x))
