@@ -65,11 +65,6 @@ class Events:
     k: int
 
 
-def _gather(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """``a[n, i, idx[n, i]]`` for a ``[N, k, k]`` array and ``[N, k]`` indices (idx >= 0)."""
-    return np.take_along_axis(a, idx[:, :, None], axis=2)[:, :, 0]
-
-
 def substep(
     st: SimState,
     dt: float,
@@ -118,10 +113,12 @@ def substep(
     enemy = combatant[:, :, None] & combatant[:, None, :] & (owner[:, :, None] != owner[:, None, :])
 
     # --- 1. targeting ---
+    rows = np.arange(n_env)[:, None]  # fancy indexing [n, i, t[n, i]] is cheaper than take_along
+    flat_rows = np.arange(n_env * k)
     explicit = order == _ATTACK
     tgt_ok = (target >= 0) & (target < k)
     safe_t = np.where(tgt_ok, target, 0)
-    tgt_alive = tgt_ok & np.take_along_axis(alive, safe_t, axis=1)
+    tgt_alive = tgt_ok & alive[rows, safe_t]
     # Explicit targets that died: the unit goes idle (SC2 behaviour after killing its target).
     lost = explicit & ~tgt_alive
     order[lost] = _IDLE
@@ -132,11 +129,11 @@ def substep(
     cost = np.where(enemy & (edge <= scan[:, :, None]), edge, _INF)
     cost += np.where(edge <= wrange[:, :, None], 0.0, 100.0).astype(np.float32)
     # Stickiness: keep the current target on near-ties.
-    cur = np.zeros_like(cost, dtype=bool)
-    np.put_along_axis(cur, safe_t[:, :, None], tgt_alive[:, :, None], axis=2)
-    cost -= cur * np.float32(0.5)
+    cost2 = cost.reshape(n_env * k, k)
+    keep = tgt_alive.ravel()
+    cost2[flat_rows[keep], safe_t.ravel()[keep]] -= np.float32(0.5)
     best = np.argmin(cost, axis=2)
-    best_cost = np.take_along_axis(cost, best[:, :, None], axis=2)[:, :, 0]
+    best_cost = cost2[flat_rows, best.ravel()].reshape(n_env, k)
     new_t = np.where(best_cost < _INF / 2, best, -1)
     target[:] = np.where(auto, new_t, np.where(explicit, target, -1))
     # Provoked units calm down when nothing is around any more.
@@ -144,7 +141,8 @@ def substep(
 
     has_t = target >= 0
     safe_t = np.where(has_t, target, 0)
-    t_edge = np.where(has_t, _gather(edge, safe_t), _INF)
+    t_edge = edge.reshape(n_env * k, k)[flat_rows, safe_t.ravel()].reshape(n_env, k)
+    t_edge = np.where(has_t, t_edge, _INF)
     in_range = has_t & (t_edge <= wrange)
 
     # --- 2. attacks ---
@@ -161,8 +159,8 @@ def substep(
     speed = tab.speed[ti] * dt
     point_order = (order == _MOVE) | (((order == _AMOVE) | (order == _PATROL)) & ~has_t)
     chase = has_t & ~in_range & (order != _HOLD)
-    tx = np.where(chase, np.take_along_axis(x, safe_t, axis=1), st.target_pos[:, :k, 0])
-    ty = np.where(chase, np.take_along_axis(y, safe_t, axis=1), st.target_pos[:, :k, 1])
+    tx = np.where(chase, x[rows, safe_t], st.target_pos[:, :k, 0])
+    ty = np.where(chase, y[rows, safe_t], st.target_pos[:, :k, 1])
     gx, gy = tx - x, ty - y
     gdist = np.sqrt(gx * gx + gy * gy)
     # How far to go: to the point, or until the target is just inside weapon range.
@@ -197,7 +195,7 @@ def substep(
         alive &= ~dead
         # Nobody keeps aiming at a dead unit (its slot may be reused by a later spawn).
         aimed = target >= 0
-        dead_t = np.take_along_axis(dead, np.where(aimed, target, 0), axis=1) & aimed
+        dead_t = dead[rows, np.where(aimed, target, 0)] & aimed
         target[dead_t] = -1
         st.selected[:, :, :k] &= ~dead[None]
         st.control_groups[:, :, :, :k] &= ~dead[None, :, None, :]
