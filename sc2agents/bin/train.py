@@ -114,7 +114,8 @@ def main(argv: Sequence[str]) -> None:
 
             exp = tc.resolve(load_json(stored))
         else:
-            name = pathlib.Path(config_flags.get_config_filename(flags.FLAGS["config"])).stem
+            path = config_flags.get_config_filename(flags.FLAGS["config"]).split(":")[0]
+            name = pathlib.Path(path).stem
             exp = tc.resolve(_CONFIG.value, name=name)
             run_dir = run_dir_for(exp)
             if (run_dir / "config.json").exists():
