@@ -96,7 +96,7 @@ class SimSC2Env(environment.Base):
         if kinds != sorted(kinds, reverse=True):
             raise ValueError("SimSC2Env: list the Agents before the Bots in `players`.")
         # Built-in bots (simulated by the engine) play the players after the agents.
-        bots = [p.difficulty for p in players if isinstance(p, pysc2_sc2_env.Bot)]
+        bots = [p for p in players if isinstance(p, pysc2_sc2_env.Bot)]  # race checked by bots
         for flag, value in (
             ("battle_net_map", battle_net_map),
             ("realtime", realtime),
