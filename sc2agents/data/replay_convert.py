@@ -551,49 +551,62 @@ def convert_decoded(rep: rd.DecodedReplay, cfg: ConvertConfig) -> list[Episode]:
     cell = py * geo.size + px
     owner = np.where(seg.owner == 0, _NEUTRAL, seg.owner)
     dense = tt["dense"][seg.type_idx]
-    grids = _unit_grids(k0, k1, cell, owner, dense, T, geo.size)
+    grid, owners = _unit_grids(k0, k1, cell, owner, dense, T, geo.size)
     segs = {"k0": k0, "k1": k1, "cell": cell, "owner": owner, "dense": dense, "typ": seg.type_idx}
-    nz = np.flatnonzero(grids[0].reshape(-1))
-    segs.update(nz=nz, nz_owner=grids[0].reshape(-1)[nz], nz_type=grids[1].reshape(-1)[nz])
+    flat_grid = grid.reshape(-1)
+    nz = np.flatnonzero(flat_grid)
+    val = flat_grid[nz]
+    plane, C = geo.size * geo.size, len(_CHANNELS)
+    segs.update(
+        nz=nz, nz_owner=owners[(val >> 10) - 1], nz_type=val & np.uint16(1023),
+        nz_base=(nz // plane) * (C * plane) + nz % plane,
+    )  # fmt: skip
+    shared_type = None
+    if cfg.fog == "none":  # identical for both views: computed once, shared (not copied)
+        shared_type = (grid & np.uint16(1023)).reshape(T + 1, geo.size, geo.size)
     pos_index = _PositionIndex(seg)
-    return [_episode_for(rep, cfg, p.player_id, T, horizon, cut, geo, tt, segs, grids, pos_index)
-            for p in rep.players]  # fmt: skip
+    return [_episode_for(rep, cfg, p.player_id, T, horizon, cut, geo, tt, segs, shared_type,
+                         pos_index) for p in rep.players]  # fmt: skip
 
 
 def _unit_grids(
     k0: np.ndarray, k1: np.ndarray, cell: np.ndarray, owner: np.ndarray, dense: np.ndarray,
     T: int, M: int,
 ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Owner id and dense unit type drawn in every cell at every step: ``[T+1, M*M]`` each.
+    """The unit drawn in every cell at every step, as one uint16 grid ``[T+1, M*M]``.
+
+    A cell holds ``(owner code << 10) | dense unit type`` (0 = empty), with ``owners[code - 1]``
+    the owner id: one grid, one scatter, one gather instead of two of each.
 
     Neutral units (minerals, geysers, rocks) change a few dozen times per game, so they are painted
     once per distinct neutral frame and broadcast to the steps (a row gather). Players' units are
     drawn on top: their (segment, step) pairs are put in step-major order with a stable radix sort
     so that the scatter writes stay within one frame (~5x faster than segment-major writes into a
     100+ MB array).
+
+    Returns:
+        (grid, owners): owners is the sorted array of owner ids the codes index.
     """
     plane = M * M
+    owners = np.unique(owner)
+    code = (np.searchsorted(owners, owner).astype(np.uint16) + 1) << 10
+    value = (code | dense.astype(np.uint16)).astype(np.uint16)
     neu = owner == _NEUTRAL
     bounds = np.unique(np.concatenate([[0], k0[neu], k1[neu]]))
     bounds = bounds[bounds <= T]
     fk0, fk1 = np.searchsorted(bounds, k0[neu]), np.searchsorted(bounds, k1[neu])
     rows, frame = _expand(fk0, fk1)
-    frame_owner = np.zeros((len(bounds), plane), np.uint8)
-    frame_type = np.zeros((len(bounds), plane), np.uint16)
-    frame_owner[frame, cell[neu][rows]] = _NEUTRAL
-    frame_type[frame, cell[neu][rows]] = dense[neu][rows]
+    frames = np.zeros((len(bounds), plane), np.uint16)
+    frames[frame, cell[neu][rows]] = value[neu][rows]
     frame_of_step = np.searchsorted(bounds, np.arange(T + 1), side="right") - 1
-    owner_grid = frame_owner[frame_of_step]
-    type_grid = frame_type[frame_of_step]
+    grid = frames[frame_of_step]
     pl = np.flatnonzero(~neu)
     rows, steps = _expand(k0[pl], k1[pl])
     rows = pl[rows]
     so = np.argsort(steps.astype(np.uint16 if T < 65535 else np.uint32), kind="stable")
     rows, steps = rows[so], steps[so]
-    flat = steps * plane + cell[rows]
-    owner_grid.reshape(-1)[flat] = owner[rows]
-    type_grid.reshape(-1)[flat] = dense[rows]
-    return owner_grid, type_grid
+    grid.reshape(-1)[steps * plane + cell[rows]] = value[rows]
+    return grid, owners
 
 
 def _step_counts(k0: np.ndarray, k1: np.ndarray, col: np.ndarray, T: int, n: int) -> np.ndarray:
@@ -645,18 +658,17 @@ def _episode_for(
     geo: _Geometry,
     tt: dict[str, np.ndarray],
     segs: dict[str, np.ndarray],
-    grids: tuple[np.ndarray, np.ndarray],
+    shared_type: np.ndarray | None,
     pos_index: _PositionIndex,
 ) -> Episode:
     M, C = geo.size, len(_CHANNELS)
     me = rep.player(pid)
     opp = next(p for p in rep.players if p.player_id != pid)
-    owner_grid, type_grid = grids
     own = segs["owner"] == pid
     plane = M * M
     # Sparse over occupied (step, cell) positions: ~5-10% of the grid, so every per-view pass
     # below touches ~1M elements instead of (T+1)*M*M.
-    nz, nz_owner = segs["nz"], segs["nz_owner"]
+    nz, nz_owner, base = segs["nz"], segs["nz_owner"], segs["nz_base"]
     keep = None
     if cfg.fog == "approx":
         enemy = np.flatnonzero(nz_owner == opp.player_id)
@@ -664,19 +676,18 @@ def _episode_for(
                        cfg.sight_radius * geo.scale, nz[enemy])  # fmt: skip
         keep = np.ones(len(nz), bool)
         keep[enemy[~seen]] = False
+        nz, nz_owner, base = nz[keep], nz_owner[keep], base[keep]
     lut_rel = np.zeros(256, np.uint8)
     lut_rel[pid], lut_rel[opp.player_id], lut_rel[_NEUTRAL] = 1, 4, 3
-    pos, own_vals = (nz, nz_owner) if keep is None else (nz[keep], nz_owner[keep])
-    base = (pos // plane) * (C * plane) + pos % plane
     mm = np.zeros((T + 1, C, M, M), np.uint8)
     flat = mm.reshape(-1)
-    flat[base + _CH["player_relative"] * plane] = lut_rel[own_vals]
-    flat[base + _CH["player_id"] * plane] = own_vals
-    if keep is None:
-        unit_type = type_grid.reshape(T + 1, M, M)  # the same for both views: shared, not copied
+    flat[base + _CH["player_relative"] * plane] = lut_rel[nz_owner]
+    flat[base + _CH["player_id"] * plane] = nz_owner
+    if shared_type is not None:
+        unit_type = shared_type
     else:
         unit_type = np.zeros((T + 1, M, M), np.uint16)
-        unit_type.reshape(-1)[pos] = segs["nz_type"][keep]
+        unit_type.reshape(-1)[nz] = segs["nz_type"] if keep is None else segs["nz_type"][keep]
     # Camera rectangle (sparse: a small box per step).
     cam_x, cam_y = _camera_track(rep, pid, T, s=cfg.step_mul, horizon=horizon)
     half = cfg.camera_width / 2.0
