@@ -67,7 +67,7 @@ def _main(*argv):
 
 
 def test_play_errors_are_clear():
-    assert "--replay is not supported yet" in _main("--replay=some.SC2Replay")
+    assert "some.SC2Replay does not exist" in _main("--replay=some.SC2Replay")
     assert "cannot import module 'no_such'" in _main("--agent=no_such.Agent")
     assert "NoSuchMap" in _main("--map=NoSuchMap", "--agent=random")
     assert "no policy for map 'NoSuchMap'" in _main("--map=NoSuchMap", "--agent=scripted")
