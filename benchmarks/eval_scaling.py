@@ -70,7 +70,13 @@ def main() -> None:
         "games": games,
         "screen_size": args.screen_size,
         "cpus": os.cpu_count(),
+        "loadavg_before": os.getloadavg()[0],
     }
+    if out["loadavg_before"] > (os.cpu_count() or 1) - 1:
+        print(
+            f"warning: load average {out['loadavg_before']:.1f} on {os.cpu_count()} CPUs: no idle "
+            "core for a second worker, so the 2-worker speedup measured here is not meaningful"
+        )
 
     # In-process baseline (warm-up first: env construction, imports, caches).
     local = make_pool(0)
@@ -142,6 +148,7 @@ def main() -> None:
         f"ray overhead share of evaluation wall time = {overhead_share:.2%} (target <= 5%); "
         f"measured Ray-1 slowdown vs in-process = {measured_share:.2%}"
     )
+    out["loadavg_after"] = os.getloadavg()[0]
     if args.json:
         p = pathlib.Path(args.json)
         p.parent.mkdir(parents=True, exist_ok=True)

@@ -102,6 +102,29 @@ class Pool(abc.ABC):
     def broadcast(self, value: T) -> Broadcast[T]:
         """Share ``value`` with the workers once; items carry the returned handle."""
 
+    # -- evaluation and self-play (ARCHITECTURE.md §2.4: the pool's two verbs) ---------------
+
+    def evaluate(self, policy: Any, env: str, **evaluator_kwargs: Any) -> Any:
+        """`sc2agents.acting.evaluator.Evaluator` ``(env, pool=self, ...)`` ``.evaluate(policy)``.
+
+        The policy is broadcast once; every game is one task. Returns the `EvalReport`.
+        """
+        from sc2agents.acting.evaluator import Evaluator
+
+        return Evaluator(env, pool=self, **evaluator_kwargs).evaluate(policy)
+
+    def play(self, matches: Iterable[Any], *, retries: int = 2) -> Iterator[tuple[Any, Any]]:
+        """Play `sc2agents.acting.self_play.MatchSpec`s; yield ``(spec, MatchRecord | error)``.
+
+        A match whose game or worker died is rerun (``retries`` times) on a fresh worker.
+        """
+        from sc2agents.acting.evaluator import GameCrashed
+        from sc2agents.acting.self_play import play_match
+
+        return self.map_unordered(
+            play_match, matches, desc="matches", retries=retries, retry_on=(GameCrashed,)
+        )
+
     def close(self) -> None:  # noqa: B027 - optional hook: nothing to release in-process
         """Release workers (and the local Ray instance if this pool started it)."""
 

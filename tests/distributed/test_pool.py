@@ -90,6 +90,20 @@ def test_local_broadcast_round_trip():
     assert sorted(out.values()) == [0.0, 1.0, 2.0, 3.0, 4.0]
 
 
+def test_pool_evaluate_and_play_verbs():
+    from sc2agents.acting.self_play import MatchSpec, ScoreMatch
+    from tests.acting import fakes
+
+    pool = make_pool(0)
+    report = pool.evaluate(fakes.OraclePolicy(), fakes.ENV_ID, games=2)
+    assert report.summary["minigame"]["score_mean"] == fakes.STEPS
+    oracle, half = pool.broadcast(fakes.OraclePolicy()), pool.broadcast(fakes.HalfOraclePolicy())
+    specs = [MatchSpec(i, "o", "h", oracle, half, i, ScoreMatch(fakes.ENV_ID)) for i in range(3)]
+    out = dict(pool.play(specs))
+    assert sorted(s.match_id for s in out) == [0, 1, 2]
+    assert all(r.outcome == 1 for r in out.values())
+
+
 @pytest.fixture(scope="module")
 def ray_pool():
     ray = pytest.importorskip("ray")
