@@ -154,6 +154,7 @@ class DQNLearner:
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Total loss, ``critic/...`` and ``actor/...`` info; the validation loss under no_grad."""
+        tu.require_fields(batch, ("rewards", "next_observations", "masks", "discounts"), "dqn")
         batch = batch.to(self._device)
         lc, ic = self.critic_loss(batch)
         la, ia = self.actor_loss(batch)

@@ -141,6 +141,7 @@ class MCLearner:
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Total loss, ``value/...`` and ``actor/...`` info; the validation loss under no_grad."""
+        tu.require_fields(batch, ("returns",), "mc")
         batch = batch.to(self._device)
         lv, iv = self.value_loss(batch)
         la, ia = self.actor_loss(batch)

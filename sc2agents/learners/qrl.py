@@ -208,6 +208,7 @@ class QRLLearner:
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Total loss and ``value/``, ``dynamics/``, ``actor/`` info; validation under no_grad."""
+        tu.require_fields(batch, ("next_observations", "goals"), "qrl")
         batch = batch.to(self._device)
         total = torch.zeros((), device=self._device)
         info: dict[str, torch.Tensor] = {}

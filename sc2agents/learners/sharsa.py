@@ -285,6 +285,7 @@ class SHARSALearner:
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Total loss and ``value/``, ``low_value/``, ``actor/`` info; validation under no_grad."""
+        tu.require_fields(batch, ("rewards", "next_observations", "masks", "discounts"), "sharsa")
         batch = batch.to(self._device)
         total = torch.zeros((), device=self._device)
         info: dict[str, torch.Tensor] = {}

@@ -24,6 +24,7 @@ __all__ = [
     "optimizer_to",
     "parse_action_spec",
     "check_config_match",
+    "require_fields",
     "resolve_device",
     "soft_update",
 ]
@@ -150,3 +151,12 @@ def check_config_match(saved: Mapping[str, Any], current: Mapping[str, Any], whe
             b = tuple(b)
         if a != b:
             raise ValueError(f"{where}: config field {k!r} is {a!r} in the state, {b!r} here")
+
+
+def require_fields(batch: Any, fields: Iterable[str], learner: str) -> None:
+    """Raise ValueError naming the `Batch` fields a learner needs but the sampler left empty."""
+    missing = [f for f in fields if getattr(batch, f, None) is None]
+    if missing:
+        raise ValueError(
+            f"{learner} needs batch.{', batch.'.join(missing)}; configure the sampler to fill them"
+        )
