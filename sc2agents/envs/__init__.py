@@ -47,11 +47,14 @@ def sim_env_id(map_name: str) -> str:
 def _scenario_names() -> tuple[str, ...]:
     """Names in the simulator's scenario registry (the five minigames if it cannot be read)."""
     try:
+        # The package, not just `sim.scenarios`: importing it registers every scenario module
+        # (minigames, economy, melee, ...).
+        import sc2agents.envs.sim as sim
         from sc2agents.envs.sim import scenarios
     except ImportError as e:
         logging.debug("simulator scenario registry unavailable (%s); using the minigames", e)
         return _MINIGAMES
-    registry = getattr(scenarios, "SCENARIOS", None)
+    registry = getattr(sim, "SCENARIOS", None) or getattr(scenarios, "SCENARIOS", None)
     if not registry:
         return _MINIGAMES
     return tuple(registry)
