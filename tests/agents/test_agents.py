@@ -244,3 +244,30 @@ def test_make_agent_accepts_policy_specs():
     assert agent.policy.map_name == "DefeatRoaches" and agent.policy.epsilon == pytest.approx(0.25)
     agent = agents.make_agent("pysc2:pysc2_evolved.agents.random_agent.RandomAgent", "x")
     assert type(agent).__name__ == "RandomAgent"
+
+
+@pytest.mark.parametrize("name", ["scripted", "random"])
+def test_agents_on_real_pysc2_observations(name):
+    """PySC2's own mock env (NamedDict observations of the real spec): valid actions come out."""
+    from pysc2_evolved.env import mock_sc2_env
+    from pysc2_evolved.lib import features as sc2_features
+
+    env = mock_sc2_env.SC2TestEnv(
+        agent_interface_format=sc2_features.AgentInterfaceFormat(
+            feature_dimensions=sc2_features.Dimensions(screen=S, minimap=24)
+        )
+    )
+    agent = agents.make_agent(name, "DefeatRoaches", seed=0)
+    agent.setup(env.observation_spec()[0], env.action_spec()[0])
+    timestep = env.reset()[0]
+    for _ in range(20):
+        call = agent.step(timestep)
+        assert int(call.function) in set(timestep.observation["available_actions"].tolist())
+        fn = sc2_actions.FUNCTIONS[int(call.function)]
+        for arg_type, value in zip(fn.args, call.arguments, strict=True):
+            limit = 24 if arg_type.name == "minimap" else S
+            sizes = (
+                [limit, limit] if arg_type.name in features.SPATIAL_ARG_TYPES else arg_type.sizes
+            )
+            assert all(0 <= int(v) < s for v, s in zip(value, sizes, strict=True))
+        timestep = env.step([call])[0]
