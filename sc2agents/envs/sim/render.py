@@ -145,8 +145,14 @@ def view_rect(engine: Any) -> tuple[float, float, float, float]:
 
 
 def _pygame() -> Any:
-    import pygame  # lazy: keeps `import sc2agents.envs` cheap
-    import pygame.gfxdraw  # noqa: F401  (submodule, not imported by `import pygame`)
+    try:
+        import pygame  # lazy: keeps `import sc2agents.envs` cheap
+        import pygame.gfxdraw  # noqa: F401  (submodule, not imported by `import pygame`)
+    except ImportError as e:
+        raise ImportError(
+            f"rendering simulator games needs pygame ({e}); pip install 'pygame>=2.5' "
+            "(or the sc2agents[viz] extra)"
+        ) from e
 
     return pygame
 
