@@ -175,6 +175,8 @@ def test_reset_mask_option():
     assert obs["game_loop"][:, 0].tolist() == [8, 0, 8]
     with pytest.raises(ValueError, match="reset_mask"):
         vec.reset(options={"reset_mask": np.array([True])})
+    with pytest.raises(ValueError, match="seed must be one int"):
+        vec.reset(seed=[1, 2, 3])
 
 
 def test_bad_actions_raise_naming_the_function():

@@ -365,6 +365,11 @@ class SimVectorEnv(gymnasium.vector.VectorEnv):
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Reset all games (or those of ``options["reset_mask"]``); returns ``(obs, info)``."""
+        if seed is not None and not isinstance(seed, (int, np.integer)):
+            raise ValueError(
+                f"SimVectorEnv.reset: seed must be one int (the engine seeds all games from it), "
+                f"got {type(seed).__name__}"
+            )
         if seed is None and self._needs_reset and self._seed is not None:
             seed = self._seed
         super().reset(seed=seed)
