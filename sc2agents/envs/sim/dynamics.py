@@ -433,26 +433,41 @@ def update_visibility(
 ) -> None:
     """Fog of war of one player on the map-cell grid: 2 visible, 1 seen before, 0 never seen.
 
+    Each own unit stamps the disc of its sight range around its cell. Units of one sight range
+    standing on the same cell (workers at a mineral line, a clump of marines) stamp it once, and
+    units are grouped by sight radius (not type), so the work is one scatter per radius over the
+    distinct occupied cells.
+
     Args:
         st: state (``st.visibility[player]`` is updated).
         player: player index (owner ``player + 1``).
         sight_stencils: per unit type index, ``(dy, dx)`` int offsets of the cells within sight.
     """
     vis = st.visibility[player]
-    vis[vis == 2] = 1
+    np.minimum(vis, 1, out=vis)  # visible -> seen
     n_env, h, w = vis.shape
     own = st.alive & (st.owner == player + 1)
     ni, ui = np.nonzero(own)
     if ni.size == 0:
         return
-    cx = np.floor(st.pos[ni, ui, 0]).astype(np.int64)
-    cy = np.floor(st.pos[ni, ui, 1]).astype(np.int64)
-    types = st.type_idx[ni, ui]
-    for t in np.unique(types):
-        sel = types == t
-        sy, sx = sight_stencils[int(t)]
-        yy = cy[sel][:, None] + sy[None, :]
-        xx = cx[sel][:, None] + sx[None, :]
+    cx = np.clip(st.pos[ni, ui, 0].astype(np.int64), 0, w - 1)
+    cy = np.clip(st.pos[ni, ui, 1].astype(np.int64), 0, h - 1)
+    sight = units.TABLE.sight[st.type_idx[ni, ui]]
+    radii, r_idx = np.unique(sight, return_inverse=True)
+    # One key per (radius, game, cell): duplicates stamp the same disc.
+    key = np.unique((r_idx * n_env + ni) * (h * w) + cy * w + cx)
+    r_of = key // (n_env * h * w)
+    rest = key % (n_env * h * w)
+    flat_vis = vis.reshape(-1)
+    for r in range(radii.size):
+        sel = rest[r_of == r]
+        if sel.size == 0 or radii[r] <= 0:
+            continue
+        t_any = int(np.flatnonzero(units.TABLE.sight == radii[r])[0])
+        sy, sx = sight_stencils[t_any]
+        e = sel // (h * w)
+        c = sel % (h * w)
+        yy = (c // w)[:, None] + sy[None, :]
+        xx = (c % w)[:, None] + sx[None, :]
         ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
-        nn = np.broadcast_to(ni[sel][:, None], yy.shape)
-        vis[nn[ok], yy[ok], xx[ok]] = 2
+        flat_vis[((e[:, None] * h + yy) * w + xx)[ok]] = 2

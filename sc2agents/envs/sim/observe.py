@@ -107,6 +107,64 @@ def _stencils(px_per_cell: float, min_radius_px: float = 0.0) -> _Stencils:
     return _Stencils(dy, dx, aa, valid, reach, valid.sum(axis=1))
 
 
+def _pixels(
+    sten: _Stencils,
+    ni: np.ndarray,
+    t: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    size: int,
+    want_aa: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int]:
+    """Flat pixel indices covered by units (game ``ni``, type ``t``, position ``px, py``).
+
+    Units are processed in a few buckets of similar stencil size, so that a marine is not padded
+    to the pixel count of a command center. Returns ``(flat, rep, aa, units_drawn)``: pixel
+    index, its unit's row, its anti-aliased coverage (when ``want_aa``) and how many units have
+    at least one pixel on the image.
+    """
+    cx = np.floor(px).astype(np.int64)
+    cy = np.floor(py).astype(np.int64)
+    length = sten.length[t]
+    longest = int(length.max())
+    flats, reps, aas = [], [], []
+    n_drawn = 0
+    lo = 0
+    for hi in _BUCKETS:
+        if lo == 0 and longest <= hi:
+            sel = np.arange(t.size)  # all units in the first bucket that fits: no split
+        else:
+            sel = np.flatnonzero((length > lo) & (length <= hi))
+        lo = hi
+        if sel.size == 0:
+            continue
+        ts = t[sel]
+        lmax = int(length[sel].max())
+        yy = cy[sel, None] + sten.dy[ts, :lmax]
+        xx = cx[sel, None] + sten.dx[ts, :lmax]
+        ok = sten.valid[ts, :lmax] & (yy >= 0) & (yy < size) & (xx >= 0) & (xx < size)
+        flats.append((ni[sel, None] * (size * size) + yy * size + xx)[ok])
+        rows, _ = np.nonzero(ok)
+        reps.append(sel[rows])
+        if want_aa:
+            aas.append(sten.aa[ts, :lmax][ok])
+        n_drawn += int(np.count_nonzero(ok.any(axis=1)))
+        if lo >= longest:
+            break
+    if len(flats) == 1:
+        return flats[0], reps[0], (aas[0] if want_aa else None), n_drawn
+    return (
+        np.concatenate(flats),
+        np.concatenate(reps),
+        np.concatenate(aas) if want_aa else None,
+        n_drawn,
+    )
+
+
+# Stencil-size buckets (pixels): small units, medium, buildings, the rest.
+_BUCKETS = (16, 64, 256, 1 << 30)
+
+
 class _LayerStack:
     """``C`` channels of ``N`` images ``[H, W]``, each channel a 1-D block with a trash pixel."""
 
@@ -327,16 +385,7 @@ class Observer:
         if ni.size == 0:
             stack.prev = np.zeros(0, np.int64)
             return 0
-        cx = np.floor(px).astype(np.int64)
-        cy = np.floor(py).astype(np.int64)
-        size = stack.size
-        lmax = int(sten.length[t].max())  # pad only to the largest unit present
-        yy = cy[:, None] + sten.dy[t, :lmax]
-        xx = cx[:, None] + sten.dx[t, :lmax]
-        ok = sten.valid[t, :lmax] & (yy >= 0) & (yy < size) & (xx >= 0) & (xx < size)
-        flat_all = ni[:, None] * (size * size) + yy * size + xx
-        flat = flat_all[ok]  # only covered on-image pixels
-        rep = np.nonzero(ok)[0]  # unit (row) of each pixel
+        flat, rep, aa, n_drawn = _pixels(sten, ni, t, px, py, stack.size, density)
         stack.prev = flat
         chans, cols = [], []
         for name in names:
@@ -356,7 +405,6 @@ class Observer:
         if density:
             # unit_density / unit_density_aa: counts and coverage summed per pixel. A sort-based
             # segment sum: faster than np.add.at for a few thousand pixels.
-            aa = sten.aa[t, :lmax][ok]
             order = np.argsort(flat, kind="stable")
             fs = flat[order]
             start = np.ones(fs.size, bool)
@@ -369,7 +417,7 @@ class Observer:
             both = np.concatenate([pix + cd * stack.block, pix + ca * stack.block])
             stack.flat[both] = np.concatenate([counts, np.minimum(cov, 255)])
             stack.drawn += [cd, ca]
-        return int(np.count_nonzero(ok.any(axis=1)))
+        return n_drawn
 
     def render(self, st: SimState) -> None:
         """Bring the feature layers up to date with the state."""
