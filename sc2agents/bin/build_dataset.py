@@ -21,6 +21,7 @@ dataset size.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Sequence
 
@@ -30,6 +31,7 @@ _SOURCE = flags.DEFINE_enum("source", "replays", ["replays", "sim", "pysc2"], "E
 _REPLAYS = flags.DEFINE_string("replays", None, "Replay directory (recursive) or file.")
 _OUT = flags.DEFINE_string("out", None, "Dataset directory (created; resumed if it exists).")
 _WORKERS = flags.DEFINE_integer("workers", 0, "Worker processes (Ray); 0 = in-process.")
+_RAY = flags.DEFINE_bool("ray", False, "Use Ray workers (--workers of them, default: all CPUs).")
 _RAY_ADDRESS = flags.DEFINE_string("ray_address", None, "Join this Ray cluster.")
 _STEP_MUL = flags.DEFINE_integer("step_mul", 8, "Game loops per step.")
 _MINIMAP = flags.DEFINE_integer("minimap_size", 64, "Minimap resolution.")
@@ -69,11 +71,14 @@ def main(argv: Sequence[str]) -> int:
         max_game_loops=_MAX_LOOPS.value,
         stableid_path=_STABLEID.value,
     )
+    workers = _WORKERS.value
+    if _RAY.value and workers == 0:
+        workers = os.cpu_count() or 1
     cfg = BuildConfig(
         source=_SOURCE.value,
         out=_OUT.value,
         replays=_REPLAYS.value,
-        workers=_WORKERS.value,
+        workers=workers,
         ray_address=_RAY_ADDRESS.value,
         shard_size=_SHARD.value,
         convert=convert,
