@@ -98,21 +98,21 @@ LEVELS: dict[str, BotParams] = {
                              refinery=True, marauders=True, attack_supply=16),
     "hard": BotParams("hard", apm=80, reaction_s=3, max_workers=21, barracks=4, refinery=True,
                       marauders=True, attack_supply=20, regroup=True, supply_buffer=6),
-    "harder": BotParams("harder", apm=110, reaction_s=2, max_workers=23, barracks=5,
-                        refinery=True, marauders=True, factory=True, attack_supply=24,
-                        regroup=True, supply_buffer=6),
+    "harder": BotParams("harder", apm=110, reaction_s=2, max_workers=22, barracks=5,
+                        refinery=True, marauders=True, attack_supply=22, regroup=True,
+                        supply_buffer=6),
     "very_hard": BotParams("very_hard", apm=150, reaction_s=1.5, max_workers=24, barracks=6,
-                           refinery=True, marauders=True, factory=True, attack_supply=28,
-                           regroup=True, supply_buffer=8),
-    "cheat_vision": BotParams("cheat_vision", apm=170, reaction_s=1, max_workers=24, barracks=6,
-                              refinery=True, marauders=True, factory=True, attack_supply=28,
-                              regroup=True, supply_buffer=8, full_vision=True),
-    "cheat_money": BotParams("cheat_money", apm=190, reaction_s=1, max_workers=24, barracks=7,
-                             refinery=True, marauders=True, factory=True, attack_supply=30,
-                             regroup=True, supply_buffer=10, full_vision=True, income_mult=1.5),
-    "cheat_insane": BotParams("cheat_insane", apm=250, reaction_s=0.5, max_workers=24,
-                              barracks=8, refinery=True, marauders=True, factory=True,
-                              attack_supply=32, regroup=True, supply_buffer=12, full_vision=True,
+                           refinery=True, marauders=True, attack_supply=24, regroup=True,
+                           supply_buffer=8),
+    "cheat_vision": BotParams("cheat_vision", apm=200, reaction_s=1, max_workers=24, barracks=7,
+                              refinery=True, marauders=True, attack_supply=26, regroup=True,
+                              supply_buffer=8, full_vision=True),
+    "cheat_money": BotParams("cheat_money", apm=250, reaction_s=1, max_workers=24, barracks=8,
+                             refinery=True, marauders=True, attack_supply=28, regroup=True,
+                             supply_buffer=10, income_mult=1.5),
+    "cheat_insane": BotParams("cheat_insane", apm=300, reaction_s=0.5, max_workers=24,
+                              barracks=10, refinery=True, marauders=True, factory=True,
+                              attack_supply=30, regroup=True, supply_buffer=12, full_vision=True,
                               income_mult=2.0),
 }
 # fmt: on
@@ -254,13 +254,14 @@ class Bots:
                 both = (st.pos[0, near, 0] > home[0]).any() and (st.pos[0, near, 0] < home[0]).any()
                 self.side[i] = 1.0 if both or mx < home[0] else -1.0
             s = self.side[i]
+            # offsets mirror with the side, so mirrored bases try mirrored sites in the same order
             big = [
-                (home[0] + s * (6 + 4 * a), home[1] + 4 * b)
+                (home[0] + s * (6 + 4 * a), home[1] + s * 4 * b)
                 for a in range(3)
                 for b in (0, -1, 1, -2, 2)
             ]
             small = [
-                (np.round(home[0]) + s * 2 * a, np.round(home[1]) + dy)
+                (np.floor(home[0]) + (s > 0) + s * 2 * a, np.floor(home[1]) + (s > 0) + s * dy)
                 for dy in (-8, 8, -10, 10)
                 for a in range(-1, 6)
             ]

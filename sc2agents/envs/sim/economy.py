@@ -723,16 +723,26 @@ class EconomyScenario(Scenario):
             np.add.at(flat, (e[better], best[better]), 1)
 
     def _nearest_base(self, st, ee, pos, owner) -> tuple[np.ndarray, np.ndarray]:
+        """Slot of the nearest finished own Command Center of each worker (-1 = none)."""
         X = st.extra
+        out = np.full(ee.size, -1, np.int64)
+        dist = np.full(ee.size, np.inf, np.float32)
         cc = st.alive & (st.type_idx == _CC) & ~X["building"]
-        if not cc.any():
-            return np.full(ee.size, -1), np.full(ee.size, np.inf)
-        ok = cc[ee] & (st.owner[ee] == owner[:, None])
-        d = np.linalg.norm(st.pos[ee] - pos[:, None, :], axis=-1)
+        if ee.size == 0 or not cc.any():
+            return out, dist
+        # [N, C] padded list of command centers per game (a handful), not [workers, U]
+        count = cc.sum(axis=1)
+        c_max = int(count.max())
+        order = np.argsort(~cc, axis=1, kind="stable")[:, :c_max]
+        valid = np.arange(c_max)[None, :] < count[:, None]
+        cand = order[ee]  # [m, C]
+        ok = valid[ee] & (st.owner[ee[:, None], cand] == owner[:, None])
+        d = np.linalg.norm(st.pos[ee[:, None], cand] - pos[:, None, :], axis=-1)
         d = np.where(ok, d, np.inf)
-        b = np.argmin(d, axis=1)
-        bd = d[np.arange(ee.size), b]
-        return np.where(np.isfinite(bd), b, -1), bd
+        k = np.argmin(d, axis=1)
+        dist = d[np.arange(ee.size), k]
+        out = np.where(np.isfinite(dist), cand[np.arange(ee.size), k], -1)
+        return out, dist
 
     def _start_construction(self, st, e, u, owner, new_phase, site_mask) -> None:
         X = st.extra
