@@ -1,5 +1,15 @@
 """`SimEngine`: N games of one scenario, stepped together (docs/internal_api.md section 2).
 
+One agent step: the actions of every player are validated and applied (`actions`), then
+``ceil(step_mul / substep_loops)`` sub-steps of `dynamics.substep` run, each followed by the
+scenario's triggers (`Scenario.update`: rewards, respawns, game over); the curriculum score,
+fog and caches are then updated. Observations are rendered lazily by `observe` /
+`observe_env` (`observe.Observer`, one per player).
+
+Beyond section 2 of the internal API, front ends may use: `step_encoded` (actions in
+`features.encode_action` layout, no `FunctionCall` objects), `available_mask`, `visible_units`,
+`camera_bounds` / `set_camera`, `describe`, and `observers[player]` (the renderer's buffers).
+
 Example:
     >>> from pysc2_evolved.lib import actions
     >>> eng = SimEngine("MoveToBeacon", num_envs=4, seed=0)
