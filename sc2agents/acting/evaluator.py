@@ -157,8 +157,16 @@ class BotOpponent:
     def name(self) -> str:
         return self.difficulty if self.race == "random" else f"{self.difficulty}/{self.race}"
 
-    def env_kwargs(self) -> dict[str, Any]:
-        """What the env constructor gets (the names of ``bin/play.py``'s flags)."""
+    def env_kwargs(self, backend: str = "pysc2") -> dict[str, Any]:
+        """What the env constructor gets for this bot.
+
+        PySC2 (`PySC2VectorEnv`): ``difficulty`` and ``bot_race`` (``bin/play.py``'s flags). The
+        simulator (`SimEngine`): ``bots=[difficulty]``; its bots are Terran only.
+        """
+        if backend == "sim":
+            if self.race not in ("random", "terran"):
+                raise ValueError(f"the simulator's bots are terran; got race {self.race!r}")
+            return {"bots": [self.difficulty]}
         return {"difficulty": self.difficulty, "bot_race": self.race}
 
 
@@ -239,7 +247,11 @@ def make_env(env_id: str, env_kwargs: Mapping[str, Any], num_envs: int = 0) -> A
         import sc2agents.envs  # noqa: F401
     except ImportError as e:  # pragma: no cover - only while the simulator is being written
         logging.warning("sc2agents.envs not importable (%s); only pre-registered ids work", e)
-    if num_envs:
+    if num_envs and "num_agents" in env_kwargs and _sim_without_num_agents(env_id):
+        from sc2agents.acting.two_agent import SimTwoAgentEnv
+
+        env = SimTwoAgentEnv(map_name(env_id), **dict(env_kwargs))
+    elif num_envs:
         env = gymnasium.make_vec(
             env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **dict(env_kwargs)
         )
@@ -253,6 +265,17 @@ def make_env(env_id: str, env_kwargs: Mapping[str, Any], num_envs: int = 0) -> A
         except Exception:  # noqa: BLE001 - closing a stale env must not fail a game
             pass
     return env
+
+
+def _sim_without_num_agents(env_id: str) -> bool:
+    """A simulator id whose `SimVectorEnv` cannot seat two agents (yet)."""
+    if not env_id.split("/")[-1].startswith("Sim-"):
+        return False
+    import inspect
+
+    from sc2agents.envs.sim.vector_env import SimVectorEnv
+
+    return "num_agents" not in inspect.signature(SimVectorEnv.__init__).parameters
 
 
 def drop_env(env_id: str, env_kwargs: Mapping[str, Any], num_envs: int = 0) -> None:
@@ -603,6 +626,7 @@ class Evaluator:
         if (replay_games or video_games) and out_dir is None:
             raise ValueError("replay_games/video_games need out_dir")
         self.env_id = resolve_env_id(env, backend)
+        self.backend = "pysc2" if self.env_id.split("/")[-1].startswith("PySC2") else "sim"
         self.map_name = map_name(self.env_id)
         self.opponents = list(opponents) or [None]
         self.games = games
@@ -633,7 +657,9 @@ class Evaluator:
             label = self._label(opp)
             kwargs = dict(self.env_kwargs)
             opp_policy = None
-            if opp is not None:
+            if isinstance(opp, BotOpponent):
+                kwargs.update(opp.env_kwargs(self.backend))
+            elif opp is not None:
                 kwargs.update(opp.env_kwargs())
             if isinstance(opp, PolicyOpponent):
                 if label not in opp_handles:
@@ -662,7 +688,9 @@ class Evaluator:
                         if out is not None and i in self.video_games
                         else None,
                         video_size=self.video_size,
-                        outcome_from_reward=self.outcome_from_reward,
+                        # Melee rewards are the game result (+1/0/-1, PySC2's score_index=-1).
+                        outcome_from_reward=self.outcome_from_reward
+                        or isinstance(opp, BotOpponent),
                     )
                 )
         return tasks
