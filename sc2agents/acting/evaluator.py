@@ -626,7 +626,8 @@ class Evaluator:
         if (replay_games or video_games) and out_dir is None:
             raise ValueError("replay_games/video_games need out_dir")
         self.env_id = resolve_env_id(env, backend)
-        self.backend = "pysc2" if self.env_id.split("/")[-1].startswith("PySC2") else "sim"
+        # Bot kwargs: the simulator's (bots=[...]) for Sim ids, PySC2's names for any other env.
+        self.backend = "sim" if self.env_id.split("/")[-1].startswith("Sim-") else "pysc2"
         self.map_name = map_name(self.env_id)
         self.opponents = list(opponents) or [None]
         self.games = games
