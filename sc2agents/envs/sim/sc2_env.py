@@ -28,11 +28,12 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from absl import logging
 from pysc2_evolved.env import environment
 from pysc2_evolved.env import sc2_env as pysc2_sc2_env
 from pysc2_evolved.lib import features as sc2_features
-from pysc2_evolved.lib import point
+from pysc2_evolved.lib import named_array, point
 
 from sc2agents.envs.sim import sim_replay
 from sc2agents.envs.sim.engine import SimEngine
@@ -121,6 +122,11 @@ class SimSC2Env(environment.Base):
             raise ValueError(
                 "SimSC2Env needs an AgentInterfaceFormat with feature_dimensions "
                 "(the simulator renders feature layers, not RGB or raw)."
+            )
+        if aif.use_raw_units or aif.use_raw_actions or aif.rgb_dimensions:
+            raise ValueError(
+                "SimSC2Env: raw units/actions and RGB observations are not simulated; use "
+                "feature layers (feature_dimensions), optionally use_feature_units=True."
             )
         screen = aif.feature_dimensions.screen
         minimap = aif.feature_dimensions.minimap
@@ -219,7 +225,7 @@ class SimSC2Env(environment.Base):
 
     def _observe(self, outcome_over: bool, truncated: bool) -> tuple[environment.TimeStep, ...]:
         eng = self.engine
-        obs = [eng.observe_env(0, p) for p in range(self._num_agents)]
+        obs = [self._extras(eng.observe_env(0, p), p) for p in range(self._num_agents)]
         discount = self._discount
         game_loop = int(obs[0]["game_loop"][0])
         if outcome_over:
@@ -275,6 +281,26 @@ class SimSC2Env(environment.Base):
         out = sim_replay.save_replay(self.engine, path)
         logging.info("Wrote replay to: %s", out)
         return str(out)
+
+    def _extras(self, obs: Any, player: int) -> Any:
+        """Optional observations of the AgentInterfaceFormat: camera position, unit counts."""
+        aif = self._aifs[player]
+        eng = self.engine
+        st = eng.state
+        if aif.use_camera_position:
+            # PySC2: camera centre in minimap pixels, camera size in minimap pixels.
+            scale = eng.minimap_size / max(eng.scenario.map_size)
+            cam = st.camera[player, 0]
+            obs["camera_position"] = np.floor(cam * scale).astype(np.int32)
+            obs["camera_size"] = np.full(2, int(eng.camera_width * scale), np.int32)
+        if aif.use_unit_counts:
+            own = st.alive[0] & (st.owner[0] == player + 1)
+            types, counts = np.unique(st.unit_type[0, own], return_counts=True)
+            obs["unit_counts"] = named_array.NamedNumpyArray(
+                np.stack([types, counts], axis=1).astype(np.int32).reshape(-1, 2),
+                [None, sc2_features.UnitCounts],
+            )
+        return obs
 
     def close(self) -> None:
         viewer = getattr(self, "_viewer", None)

@@ -49,6 +49,34 @@ def test_is_a_pysc2_environment_with_pysc2_specs():
     assert ts.step_type == environment.StepType.MID and ts.discount == 1.0
 
 
+def test_optional_observations_follow_the_interface_format():
+    aif = sc2_env.AgentInterfaceFormat(
+        feature_dimensions=sc2_env.Dimensions(screen=64, minimap=32),
+        use_camera_position=True,
+        use_unit_counts=True,
+        use_feature_units=True,
+    )
+    env = SimSC2Env(
+        map_name="DefeatRoaches",
+        players=[sc2_env.Agent(sc2_env.Race.terran)],
+        agent_interface_format=aif,
+    )
+    (ts,) = env.reset()
+    spec = env.observation_spec()[0]
+    assert set(spec) <= set(ts.observation), set(spec) - set(ts.observation)
+    assert ts.observation["camera_position"].tolist() == [16, 16]
+    assert ts.observation["camera_size"].tolist() == [12, 12]
+    assert ts.observation["unit_counts"].tolist() == [[48, 9]]
+    with pytest.raises(ValueError, match="raw units"):
+        SimSC2Env(
+            map_name="DefeatRoaches",
+            players=[sc2_env.Agent(sc2_env.Race.terran)],
+            agent_interface_format=sc2_env.AgentInterfaceFormat(
+                feature_dimensions=sc2_env.Dimensions(64, 64), use_raw_units=True
+            ),
+        )
+
+
 def test_scripted_move_to_beacon_beats_random():
     env = make_env("MoveToBeacon")
     scripted = play(scripted_agent.MoveToBeacon(), env, 2)
