@@ -26,8 +26,12 @@ and ``T + 1`` observations.
 
 Positions are cells from birth/init/death events and the periodic (240-loop) position snapshots of
 units that recently fought; between snapshots a unit is drawn where it was last seen (the replay
-holds nothing better). The minimap maps the whole map (``map_size`` from initData; PySC2 maps the
-playable area, which is not in the replay) onto ``M x M`` pixels, ``y`` flipped like PySC2.
+holds nothing better). PySC2's minimap spans the map's playable area, which is not in the replay
+(it lives in the map file); by default (``minimap_area="observed"``) we span the square around
+everything ever seen in the game (every unit position, including the loop-0 neutrals that line
+the bases, and every camera target), which REPLAYS.md section 4 found to track the playable area
+closely; ``"map"`` spans the whole ``map_size``. ``y`` is flipped like PySC2;
+``info["minimap_transform"]`` records the area.
 
 **Fog of war** (``cfg.fog``): ``"approx"`` (default) hides enemy units that are not within
 ``sight_radius`` cells of one of the player's own units at that step (computed on a coarse grid);
@@ -107,10 +111,14 @@ class ConvertConfig:
     max_game_loops: int = 40320  # cut longer games here (30 minutes on "faster"): truncation
     hide_specific_actions: bool = True  # map to general abilities (PySC2's default)
     stableid_path: str | None = None  # s2client-proto stableid.json for exact ability ids
+    minimap_area: Literal["observed", "map"] = "observed"  # what the minimap spans (docstring)
 
     def __post_init__(self) -> None:
         if self.step_mul < 1 or self.minimap_size < 8 or self.screen_size < 8:
             raise ValueError(f"ConvertConfig: bad sizes {self}")
+        if self.minimap_area not in ("observed", "map"):
+            raise ValueError(f"ConvertConfig: minimap_area must be 'observed' or 'map', got "
+                             f"{self.minimap_area!r}")  # fmt: skip
         if self.fog not in ("none", "approx"):
             raise ValueError(f"ConvertConfig: fog must be 'none' or 'approx', got {self.fog!r}")
 
@@ -369,19 +377,56 @@ def _functions_of_ability(api_id: int, hide_specific: bool) -> dict[str, int] | 
 # --------------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class _Geometry:
-    map_w: int
-    map_h: int
+    """World cells -> minimap pixels (PySC2's world-to-minimap transform).
+
+    The area ``[x0, x0 + extent) x [y0, y0 + extent)`` maps onto ``size x size`` pixels, y
+    flipped; the area stands in for PySC2's playable area.
+    """
+
+    x0: float
+    y0: float
+    extent: float
     size: int  # minimap pixels
 
     @property
     def scale(self) -> float:
-        return self.size / max(self.map_w, self.map_h)
+        return self.size / self.extent
 
     def to_px(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s = self.scale
-        px = np.clip(np.floor(np.asarray(x, np.float64) * s), 0, self.size - 1).astype(np.int64)
-        py = np.clip(np.floor((self.map_h - np.asarray(y, np.float64)) * s), 0, self.size - 1)
-        return px, py.astype(np.int64)
+        fx = np.floor((np.asarray(x, np.float64) - self.x0) * s)
+        fy = np.floor((self.y0 + self.extent - np.asarray(y, np.float64)) * s)
+        px = np.clip(fx, 0, self.size - 1).astype(np.int64)
+        return px, np.clip(fy, 0, self.size - 1).astype(np.int64)
+
+    def describe(self) -> str:
+        return (
+            f"cells x [{self.x0:g}, {self.x0 + self.extent:g}) y [{self.y0:g}, "
+            f"{self.y0 + self.extent:g}) -> {self.size}x{self.size} px, y flipped"
+        )
+
+
+def _geometry(rep: rd.DecodedReplay, cfg: ConvertConfig) -> _Geometry:
+    """The minimap area: the whole map, or (default) the area where anything was ever seen."""
+    w, h = rep.map_size
+    if cfg.minimap_area == "map":
+        return _Geometry(0.0, 0.0, float(max(w, h)), cfg.minimap_size)
+    u = rep.units
+    ok = u.x >= 0
+    xs = np.concatenate([u.x[ok].astype(np.float64), rep.cameras.x.astype(np.float64)])
+    ys = np.concatenate([u.y[ok].astype(np.float64), rep.cameras.y.astype(np.float64)])
+    if xs.size == 0:
+        return _Geometry(0.0, 0.0, float(max(w, h)), cfg.minimap_size)
+    margin = 4.0  # a unit's footprint around its centre cell
+    x0, x1 = max(0.0, xs.min() - margin), min(float(w), xs.max() + margin + 1)
+    y0, y1 = max(0.0, ys.min() - margin), min(float(h), ys.max() + margin + 1)
+    extent = max(x1 - x0, y1 - y0, 8.0)
+    # Centre the shorter side, like PySC2 centres the playable area.
+    x0 -= (extent - (x1 - x0)) / 2
+    y0 -= (extent - (y1 - y0)) / 2
+    return _Geometry(
+        float(np.floor(x0)), float(np.floor(y0)), float(np.ceil(extent)), cfg.minimap_size
+    )
 
 
 def _ceil_div(a: np.ndarray, b: int) -> np.ndarray:
@@ -551,7 +596,7 @@ def convert_decoded(rep: rd.DecodedReplay, cfg: ConvertConfig) -> list[Episode]:
     horizon = min(rep.game_loops, cfg.max_game_loops)
     cut = rep.game_loops > cfg.max_game_loops
     T = max(1, math.ceil(horizon / s))
-    geo = _Geometry(rep.map_size[0], rep.map_size[1], cfg.minimap_size)
+    geo = _geometry(rep, cfg)
     seg = _unit_segments(rep.units, T * s + 1)  # alive to the end: through step T
     tt = _type_tables(rep.units.type_names)
     k0 = np.minimum(_ceil_div(seg.start, s), T + 1)
@@ -774,9 +819,7 @@ def _episode_for(
         "fog": cfg.fog,
         "absent_layers": list(ABSENT_LAYERS),
         "unit_counts_vocab": "sc2agents.envs.features.UNIT_TYPE_VOCAB",
-        "minimap_transform": (
-            f"whole map {rep.map_size[0]}x{rep.map_size[1]} cells -> {M}x{M}, y flipped"
-        ),
+        "minimap_transform": geo.describe(),
         "decoder": rep.decoder,
         "ability_table": rep.ability_table,
         "end": "terminal" if terminated else ("time_limit" if cut else "no_result"),

@@ -601,6 +601,8 @@ def _decode_with_sc2reader(path: str, load_game_events: bool) -> DecodedReplay:
             cm.append(bool(flags & 0x10000))
             cu.append(update)
         elif isinstance(e, ge.CameraEvent):
+            if e.x == 0 and e.y == 0:  # no target (zoom/pitch/yaw only): sc2reader says (0, 0)
+                continue
             cam.cols["loop"].append(e.frame)
             cam.cols["player"].append(pid)
             cam.cols["x"].append(e.x)

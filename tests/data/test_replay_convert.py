@@ -241,3 +241,18 @@ def test_config_validation():
         rc.ConvertConfig(fog="partial")
     with pytest.raises(ValueError):
         rc.ConvertConfig(step_mul=0)
+
+
+def test_minimap_spans_the_observed_area_by_default():
+    rep = _decode(PVT)  # Pylon LE: a 248x248 map whose playable area is much smaller
+    seen = rc._geometry(rep, rc.ConvertConfig())
+    whole = rc._geometry(rep, rc.ConvertConfig(minimap_area="map"))
+    assert whole.extent == 248 and whole.x0 == 0
+    assert 100 < seen.extent < 200 and seen.x0 > 0 and seen.y0 > 0
+    u = rep.units
+    px, py = seen.to_px(u.x[u.x >= 0], u.y[u.x >= 0])
+    assert px.min() > 0 and py.min() > 0 and px.max() < 63 and py.max() < 63  # all inside
+    ep = _convert(ZVP)[0]
+    assert ep.info["minimap_transform"].startswith("cells x [")
+    with pytest.raises(ValueError, match="minimap_area"):
+        rc.ConvertConfig(minimap_area="playable")

@@ -59,6 +59,10 @@ def test_decode_matches_manifest(row):
     # Event arrays are consistent and sorted by loop.
     for arr in (rep.units.loop, rep.commands.loop, rep.cameras.loop, rep.stats.loop):
         assert np.all(np.diff(arr) >= 0)
+    # Camera targets are real positions on the map (events without a target are dropped).
+    if len(rep.cameras.loop):
+        assert rep.cameras.x.min() > 0 and rep.cameras.y.min() > 0
+        assert rep.cameras.x.max() < rep.map_size[0] and rep.cameras.y.max() < rep.map_size[1]
     assert set(np.unique(rep.commands.player).tolist()) <= ids
     assert rep.units.loop.max() <= rep.game_loops + 1
     food_used = rep.stats.values[:, rd.STAT_FIELDS.index("food_used")]
