@@ -103,8 +103,26 @@ def test_scripted_collect_mineral_shards_splits_marines():
     assert call.function == FN["Move_screen"] and list(call.arguments[1]) == [20, 16]
 
 
-def test_scripted_defeat_roaches_focuses_weakest_enemy():
+def test_scripted_defeat_roaches_focuses_one_roach():
     policy = agents.make_policy("scripted", "DefeatRoaches")
+    obs = _obs(batch=2, available=ARMY)
+    for i in range(2):
+        _paint(obs, i, "player_relative", 4, 16, base.SELF)
+        _paint(obs, i, "selected", 4, 16, 1)
+        for x, y in [(24, 4), (20, 17), (28, 28)]:
+            _paint(obs, i, "player_relative", x, y, base.ENEMY, r=0)
+    _paint(obs, 1, "player_relative", 12, 12, base.ENEMY, r=0)  # game 1: a nearer roach
+    fn, args = policy.act(obs)
+    assert _decode(fn, args, 0).function == FN["Attack_screen"]
+    assert list(_decode(fn, args, 0).arguments[1]) == [20, 17]
+    assert list(_decode(fn, args, 1).arguments[1]) == [12, 12]
+    # An own unit that is not selected (reinforcements): select the army first.
+    _paint(obs, 0, "player_relative", 2, 2, base.SELF, r=0)
+    assert int(policy.act(obs)[0][0]) == FN["select_army"]
+
+
+def test_scripted_zerglings_weakest_first():
+    policy = agents.make_policy("scripted", "DefeatZerglingsAndBanelings")
     obs = _obs(available=ARMY)
     _paint(obs, 0, "player_relative", 4, 16, base.SELF)
     _paint(obs, 0, "selected", 4, 16, 1)
@@ -113,9 +131,6 @@ def test_scripted_defeat_roaches_focuses_weakest_enemy():
         _paint(obs, 0, "unit_hit_points", x, 10, hp, r=0)
     call = _decode(*policy.act(obs))
     assert call.function == FN["Attack_screen"] and list(call.arguments[1]) == [26, 10]
-    # An own unit that is not selected (reinforcements): select the army first.
-    _paint(obs, 0, "player_relative", 2, 2, base.SELF, r=0)
-    assert int(policy.act(obs)[0][0]) == FN["select_army"]
 
 
 def test_scripted_banelings_first():
