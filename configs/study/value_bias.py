@@ -1,0 +1,50 @@
+"""Experiment 1, value bias vs horizon: every value learner on the horizon family, expert data.
+
+    python -m sc2agents.bin.study --experiment=value_bias --budget=small
+
+``small`` fits one 2-core machine in about an hour (H100 and H1k, 3 seeds, few hundred updates);
+``full`` adds H10k, 5 seeds, the lite encoder and 50k updates (cluster / GPU).
+"""
+
+from __future__ import annotations
+
+ALL_METHODS = ("dqn", "cql", "nstep_sarsa", "sharsa", "mc", "crl", "qrl")
+
+
+def get_config():
+    return {
+        "experiment": "value_bias",
+        "budgets": {
+            "tiny": {
+                "tasks": ("BeaconChain-H100",),
+                "methods": ("dqn", "mc"),
+                "seeds": (0, 1, 2),
+                "episodes": 4,
+                "steps": 3,
+                "batch_size": 8,
+                "eval_points": 64,
+                "data_root": "datasets/study_tiny",
+            },
+            "small": {
+                "tasks": ("BeaconChain-H100", "BeaconChain-H1k"),
+                "methods": ALL_METHODS,
+                "seeds": (0, 1, 2),
+                "episodes": 12,
+                "steps": 200,
+                "batch_size": 32,
+                "eval_points": 1024,
+            },
+            "full": {
+                "tasks": ("BeaconChain-H100", "BeaconChain-H1k", "BeaconChain-H10k"),
+                "methods": ALL_METHODS,
+                "seeds": (0, 1, 2, 3, 4),
+                "episodes": 200,
+                "size": 32,
+                "encoder": "fullyconv_lite",
+                "steps": 50_000,
+                "batch_size": 256,
+                "eval_points": 8192,
+                "threads": 4,
+            },
+        },
+    }

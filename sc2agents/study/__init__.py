@@ -1,0 +1,1 @@
+"""Scaling study (issue 8): horizon tasks, experiments, metrics, resumable runner, reports."""

@@ -1,0 +1,143 @@
+"""Resumable execution of an experiment's cells: one JSON result file per finished cell.
+
+``reports/<experiment>/<budget>/cells/<cell_id>.json`` is written atomically (temp file + rename)
+when a cell finishes, so a killed run loses at most the cells in flight; the next run skips every
+cell whose file exists. Datasets are built first, in this process (several cells share one), then
+the cells run in-process (``workers=0``) or on Ray workers through
+`sc2agents.distributed.make_pool` (the only package that imports Ray).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import tempfile
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from absl import logging
+
+from sc2agents.study import experiments as ex
+
+__all__ = ["cell_path", "load_results", "pending", "run_cells"]
+
+
+def cell_path(out_dir: str | pathlib.Path, cell: ex.Cell) -> pathlib.Path:
+    """Result file of a cell."""
+    return pathlib.Path(out_dir) / "cells" / f"{cell.cell_id}.json"
+
+
+def pending(out_dir: str | pathlib.Path, cells: Iterable[ex.Cell]) -> list[ex.Cell]:
+    """The cells without a result file (what a resumed run still has to do)."""
+    return [c for c in cells if not cell_path(out_dir, c).exists()]
+
+
+def _write_json(path: pathlib.Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp_", suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=1, default=float)
+    os.replace(tmp, path)
+
+
+def load_results(out_dir: str | pathlib.Path, cells: Iterable[ex.Cell]) -> list[dict[str, Any]]:
+    """Results of the given cells that have finished (in cell order)."""
+    out = []
+    for c in cells:
+        p = cell_path(out_dir, c)
+        if p.exists():
+            out.append(json.loads(p.read_text()))
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """Picklable unit sent to a worker."""
+
+    cell: ex.Cell
+    budget: ex.Budget
+
+    def __call__(self) -> dict[str, Any]:
+        return ex.run_cell(self.cell, self.budget)
+
+
+def _run_job(job: _Job) -> dict[str, Any]:
+    return job()
+
+
+def run_cells(
+    cells: list[ex.Cell],
+    budget: ex.Budget,
+    out_dir: str | pathlib.Path,
+    *,
+    workers: int = 0,
+    run_fn: Callable[[ex.Cell, ex.Budget], dict[str, Any]] | None = None,
+    prepare: bool = True,
+) -> dict[str, int]:
+    """Run the cells that have no result yet; returns ``{"done", "skipped", "failed"}``.
+
+    Args:
+        cells: the experiment's cells.
+        budget: compute settings.
+        out_dir: ``reports/<experiment>/<budget>``.
+        workers: 0 runs in-process with progress bars; N > 0 uses N Ray workers.
+        run_fn: replaces `experiments.run_cell` (tests).
+        prepare: build the datasets before running the cells (in-process, with progress).
+    """
+    from tqdm.auto import tqdm
+
+    todo = pending(out_dir, cells)
+    stats = {"done": 0, "skipped": len(cells) - len(todo), "failed": 0}
+    if not todo:
+        return stats
+    if prepare and run_fn is None:
+        seen = set()
+        for c in todo:
+            key = (c.task, c.data_mult)
+            if c.experiment != "replays" and key not in seen:
+                seen.add(key)
+                ex.dataset_for(c, budget, progress=True)
+    bar = tqdm(total=len(cells), initial=stats["skipped"], desc="cells", unit="cell")
+
+    def record(cell: ex.Cell, res: Any) -> None:
+        if isinstance(res, BaseException):
+            stats["failed"] += 1
+            logging.error(
+                "cell %s failed: %s",
+                cell.cell_id,
+                "".join(traceback.format_exception(type(res), res, res.__traceback__))[-2000:],
+            )
+            _write_json(
+                pathlib.Path(out_dir) / "failed" / f"{cell.cell_id}.json",
+                {"cell": dataclasses.asdict(cell), "error": repr(res)},
+            )
+        else:
+            _write_json(cell_path(out_dir, cell), res)
+            stats["done"] += 1
+        bar.update(1)
+        bar.set_postfix(done=stats["done"], failed=stats["failed"])
+
+    if workers > 0 and run_fn is None:
+        from sc2agents.distributed import make_pool
+
+        pool = make_pool(workers)
+        try:
+            for job, res in pool.map_unordered(
+                _run_job, [_Job(c, budget) for c in todo], desc="cells"
+            ):
+                record(job.cell, res)
+        finally:
+            pool.close()
+    else:
+        fn = run_fn or (lambda c, b: ex.run_cell(c, b, progress=True))
+        for c in todo:
+            try:
+                res = fn(c, budget)
+            except Exception as e:  # noqa: BLE001 - a failed cell is reported, the rest go on
+                res = e
+            record(c, res)
+    bar.close()
+    return stats
