@@ -292,11 +292,11 @@ class Trainer:
 
         # Everything that can reject the config (dataset shapes, learner construction) runs before
         # the run dir is created, so a bad config leaves nothing behind.
+        make_eval = self.components.make_evaluator  # First: cheap checks (opponent names).
+        evaluate = make_eval(exp, self.run_dir) if make_eval is not None else None
         data = self.components.make_data(exp)
         self.obs_spec, self.action_spec = data.obs_spec, data.action_spec
         learner = self.components.make_learner(exp, data.obs_spec, data.action_spec, device)
-        make_eval = self.components.make_evaluator
-        evaluate = make_eval(exp, self.run_dir) if make_eval is not None else None
         if to_write is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             ckpt_lib.save_json(self.run_dir / CONFIG_FILE, to_write)

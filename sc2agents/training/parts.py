@@ -263,8 +263,20 @@ def _learner_cls(name: str) -> Any:
 def make_learner(
     exp: tc.ExperimentConfig, obs_spec: Any, action_spec: Any, device: torch.device
 ) -> Learner:
-    """``LEARNERS[name](config, obs_spec, action_spec, device=device)``."""
-    return _learner_cls(exp.learner_name)(exp.learner, obs_spec, action_spec, device=device)
+    """``LEARNERS[name](config, obs_spec, action_spec, device=device)``.
+
+    Raises:
+        ConfigError: the learner rejects the dataset's observations or the action spec (e.g. an
+            encoder preset that needs a key the dataset lacks), naming ``config.learner``.
+    """
+    cls = _learner_cls(exp.learner_name)
+    try:
+        return cls(exp.learner, obs_spec, action_spec, device=device)
+    except (KeyError, ValueError) as e:
+        raise tc.ConfigError(
+            f"config.learner: {exp.learner_name} cannot be built for observations "
+            f"{sorted(obs_spec)} and actions {dict(action_spec)}: {e}"
+        ) from e
 
 
 def make_evaluator(exp: tc.ExperimentConfig, run_dir: pathlib.Path | None = None) -> loop.Evaluate:
