@@ -3,10 +3,11 @@
     python -m sc2agents.bin.league --config=configs/league_smoke.py
     python -m sc2agents.bin.league --config=configs/league_smoke.py --config.workers=2
 
-Match type ``score``: until the two-player simulator exists (issue 3), a league match is scored on
-a minigame: both members play the same seeded MoveToBeacon game and the higher score wins (draw
-on equal scores). ``match="two_agent"`` plays A against B in one game on an env whose vector form
-takes ``num_agents=2`` (PySC2 melee maps today).
+Match type ``score`` (this config): a league match is scored on a minigame: both members play the
+same seeded MoveToBeacon game and the higher score wins (draw on equal scores). No interaction
+between the two: it ranks minigame skill. ``match="two_agent"`` plays A against B in one game of a
+two-player map: the simulator's ``Simple64`` melee (``--config.env=Simple64``) or PySC2's melee
+maps (``--config.backend=pysc2``); a game cut by ``max_steps`` counts as a draw.
 
 Members: ``(name, policy spec, fixed)``; specs are those of `sc2agents.acting.policy.load_policy`.
 ``watch_run_dir`` adds every new checkpoint of a training run as a member while it trains.

@@ -10,9 +10,14 @@ environments between tasks (`_ENV_CACHE`).
 Opponents:
 
 * ``None``: a single-player minigame (``--map=MoveToBeacon``);
-* `BotOpponent` (difficulty + race): a built-in bot, passed to the env as ``difficulty=`` and
-  ``bot_race=`` kwargs (the same names as ``bin/play.py``'s flags; issue 3's melee envs read them);
-* `PolicyOpponent`: another policy in a two-agent game (`env_loop.run_two_agent_episode`).
+* `BotOpponent` (difficulty + race): a built-in bot on a melee map, passed to the env as
+  ``bots=[difficulty]`` on the simulator (``Simple64``; its bots are Terran) and as ``difficulty=``
+  / ``bot_race=`` on PySC2 (``bin/play.py``'s flag names); the melee reward (+1/0/-1) is the result;
+* `PolicyOpponent`: another policy in a two-agent game (`env_loop.run_two_agent_episode`; on the
+  simulator through `two_agent.SimTwoAgentEnv`).
+
+A game cut short by ``max_steps`` ends without a winner and counts as a tie (as the game's own
+time limit does).
 
 Reports (`summarize`): win/tie/loss rates with Wilson score intervals, mean/std/sem score, game
 length, and for minigames the score normalised between SC2LE's random policy (0) and the DeepMind

@@ -3,13 +3,14 @@
 A *match type* is any picklable object with
 ``play(policy_a, policy_b, seed) -> MatchOutcome``; two ship here:
 
-* `ScoreMatch` (what leagues use until the two-player simulator of issue 3 exists): both policies
-  play the **same seeded single-player game** (a minigame) ``games`` times; the higher total score
-  wins, equal scores are a draw. It ranks policies by minigame skill with paired seeds (common
-  random numbers), not by head-to-head play, so there is no interaction between the two.
+* `ScoreMatch` (for minigames, which have one player): both policies play the **same seeded
+  single-player game** ``games`` times; the higher total score wins, equal scores are a draw. It
+  ranks policies by minigame skill with paired seeds (common random numbers), not by head-to-head
+  play, so there is no interaction between the two.
 * `TwoAgentMatch`: one game, player A against player B, on a two-slot vector env
-  (`env_loop.run_two_agent_episode`; PySC2's ``num_agents=2`` convention, which the two-player
-  simulator follows).
+  (`env_loop.run_two_agent_episode`; PySC2's ``num_agents=2`` convention; the simulator's
+  ``Simple64`` melee through `two_agent.SimTwoAgentEnv`). The melee reward is the result; a game
+  cut by ``max_steps`` is a draw.
 
 `SelfPlayRunner` schedules rounds of matches by matchmaking (`League.schedule`), broadcasts each
 member's policy once per version (`Pool.broadcast`), runs the matches through the pool and records

@@ -26,29 +26,42 @@ from typing import Any
 
 from absl import app, flags
 
-_POLICY = flags.DEFINE_string("policy", None, "Policy spec to evaluate (see module docstring).")
-_MAP = flags.DEFINE_string("map", "MoveToBeacon", "Map name, or a Gymnasium id.")
-_BACKEND = flags.DEFINE_enum("backend", "sim", ["sim", "pysc2"], "Simulator or the real game.")
-_OPPONENTS = flags.DEFINE_string(
-    "opponents", "", "Comma-separated bot difficulties[/race] (empty: a single-player minigame)."
-)
-_RACE = flags.DEFINE_enum("race", "random", ["random", "protoss", "terran", "zerg"], "Bot race.")
-_OPPONENT_POLICY = flags.DEFINE_string(
-    "opponent_policy", None, "A policy spec to play against in two-agent games (instead of bots)."
-)
-_GAMES = flags.DEFINE_integer("games", 10, "Games per opponent.")
-_WORKERS = flags.DEFINE_integer("workers", 0, "0: in-process; N: N Ray workers.")
-_RAY_ADDRESS = flags.DEFINE_string("ray_address", None, "Join this Ray cluster (e.g. 'auto').")
-_SEED = flags.DEFINE_integer("seed", 0, "Base seed; game i is reset with derive_seed(seed, i).")
-_MAX_STEPS = flags.DEFINE_integer("max_steps", 0, "Step cap per game (0: the map's limit).")
-_SCREEN = flags.DEFINE_integer("screen_size", 64, "Screen resolution (match the policy's).")
-_MINIMAP = flags.DEFINE_integer("minimap_size", 64, "Minimap resolution (match the policy's).")
-_STEP_MUL = flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.")
-_GAMES_PER_TASK = flags.DEFINE_integer("games_per_task", 1, "Games per worker call.")
-_REPLAYS = flags.DEFINE_integer("replays", 0, "Save replays of the first N games per opponent.")
-_VIDEOS = flags.DEFINE_integer("videos", 0, "Write videos of the first N games per opponent.")
-_OUT = flags.DEFINE_string("out", None, "Output folder (default runs/eval/<policy>__<time>).")
-flags.mark_flag_as_required("policy")
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Define the flags, at program start only.
+
+    Importing this module defines none, so tests and other programs can import `run` next to
+    ``bin/play`` (which has ``--map``, ``--seed``, ...) without duplicate-flag errors.
+    """
+    flags.DEFINE_string("policy", None, "Policy spec to evaluate (see module docstring).")
+    flags.DEFINE_string("map", "MoveToBeacon", "Map name, or a Gymnasium id.")
+    flags.DEFINE_enum("backend", "sim", ["sim", "pysc2"], "Simulator or the real game.")
+    flags.DEFINE_string(
+        "opponents",
+        "",
+        "Comma-separated bot difficulties[/race] (empty: a single-player minigame).",
+    )
+    flags.DEFINE_enum("race", "random", ["random", "protoss", "terran", "zerg"], "Bot race.")
+    flags.DEFINE_string(
+        "opponent_policy",
+        None,
+        "A policy spec to play against in two-agent games (instead of bots).",
+    )
+    flags.DEFINE_integer("games", 10, "Games per opponent.")
+    flags.DEFINE_integer("workers", 0, "0: in-process; N: N Ray workers.")
+    flags.DEFINE_string("ray_address", None, "Join this Ray cluster (e.g. 'auto').")
+    flags.DEFINE_integer("seed", 0, "Base seed; game i is reset with derive_seed(seed, i).")
+    flags.DEFINE_integer("max_steps", 0, "Step cap per game (0: the map's limit).")
+    flags.DEFINE_integer("screen_size", 64, "Screen resolution (match the policy's).")
+    flags.DEFINE_integer("minimap_size", 64, "Minimap resolution (match the policy's).")
+    flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.")
+    flags.DEFINE_integer("games_per_task", 1, "Games per worker call.")
+    flags.DEFINE_integer("replays", 0, "Save replays of the first N games per opponent.")
+    flags.DEFINE_integer("videos", 0, "Write videos of the first N games per opponent.")
+    flags.DEFINE_string("out", None, "Output folder (default runs/eval/<policy>__<time>).")
+    flags.mark_flag_as_required("policy")
 
 
 def _default_out(policy: str) -> pathlib.Path:
@@ -124,30 +137,30 @@ def run(
 def main(argv: Sequence[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if _GAMES.value < 1:
-        raise app.UsageError(f"--games must be >= 1, got {_GAMES.value}")
+    if FLAGS.games < 1:
+        raise app.UsageError(f"--games must be >= 1, got {FLAGS.games}")
     env_kwargs = {
-        "screen_size": _SCREEN.value,
-        "minimap_size": _MINIMAP.value,
-        "step_mul": _STEP_MUL.value,
+        "screen_size": FLAGS.screen_size,
+        "minimap_size": FLAGS.minimap_size,
+        "step_mul": FLAGS.step_mul,
     }
     result = run(
-        _POLICY.value,
-        map_=_MAP.value,
-        backend=_BACKEND.value,
-        opponents=_OPPONENTS.value,
-        race=_RACE.value,
-        opponent_policy=_OPPONENT_POLICY.value,
-        games=_GAMES.value,
-        workers=_WORKERS.value,
-        ray_address=_RAY_ADDRESS.value,
-        seed=_SEED.value,
-        max_steps=_MAX_STEPS.value,
+        FLAGS.policy,
+        map_=FLAGS.map,
+        backend=FLAGS.backend,
+        opponents=FLAGS.opponents,
+        race=FLAGS.race,
+        opponent_policy=FLAGS.opponent_policy,
+        games=FLAGS.games,
+        workers=FLAGS.workers,
+        ray_address=FLAGS.ray_address,
+        seed=FLAGS.seed,
+        max_steps=FLAGS.max_steps,
         env_kwargs=env_kwargs,
-        games_per_task=_GAMES_PER_TASK.value,
-        replays=_REPLAYS.value,
-        videos=_VIDEOS.value,
-        out=_OUT.value,
+        games_per_task=FLAGS.games_per_task,
+        replays=FLAGS.replays,
+        videos=FLAGS.videos,
+        out=FLAGS.out,
     )
     from rich.console import Console
 
@@ -161,6 +174,7 @@ def main(argv: Sequence[str]) -> None:
 
 
 def entry_point() -> None:
+    define_flags()
     app.run(main)
 
 

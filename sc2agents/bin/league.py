@@ -21,10 +21,19 @@ from typing import Any
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", "configs/league_smoke.py", "League config file (get_config() -> ConfigDict)."
-)
-_QUIET = flags.DEFINE_bool("quiet", False, "Do not print the ratings table.")
+FLAGS = flags.FLAGS
+
+
+def define_flags() -> None:
+    """Define the flags, at program start only.
+
+    Importing this module defines none, so `run` can be imported next to ``bin/train`` (which
+    also has ``--config``) without duplicate-flag errors.
+    """
+    config_flags.DEFINE_config_file(
+        "config", "configs/league_smoke.py", "League config file (get_config() -> ConfigDict)."
+    )
+    flags.DEFINE_bool("quiet", False, "Do not print the ratings table.")
 
 
 def _members(cfg: Any) -> list[Any]:
@@ -104,8 +113,8 @@ def run(cfg: Any) -> dict[str, Any]:
 def main(argv: Sequence[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    result = run(_CONFIG.value)
-    if not _QUIET.value:
+    result = run(FLAGS.config)
+    if not FLAGS.quiet:
         from rich.console import Console
 
         from sc2agents.acting.reporting import league_table
@@ -117,6 +126,7 @@ def main(argv: Sequence[str]) -> None:
 
 
 def entry_point() -> None:
+    define_flags()
     app.run(main)
 
 

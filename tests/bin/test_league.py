@@ -114,3 +114,25 @@ def test_league_resumes_after_sigkill(tmp_path):
 @pytest.mark.slow  # two local Ray start-ups in subprocesses: ~45 s on 2 shared cores
 def test_league_on_ray_resumes_after_sigkill(tmp_path):
     _kill_and_resume(tmp_path, workers=2, total=30)
+
+
+def test_two_agent_league_on_the_simulator_melee(tmp_path):
+    """``match=two_agent`` on Simple64: members play each other in one game (in-process)."""
+    import importlib.util
+
+    from sc2agents.bin import league as league_bin
+
+    spec = importlib.util.spec_from_file_location("cfg", REPO / "configs" / "league_smoke.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    cfg = mod.get_config()
+    cfg.env, cfg.match, cfg.max_steps = "Simple64", "two_agent", 8
+    cfg.members = (("random", "random", True), ("random_b", "random@eps=1.0", False))
+    cfg.matches, cfg.matches_per_round = 3, 3
+    cfg.league_dir = str(tmp_path / "lg")
+    result = league_bin.run(cfg)
+    assert result["matches"] == 3 and result["failed"] == 0
+    kinds = {json.loads(line)["match"]["kind"] for line in
+             (tmp_path / "lg" / "events.jsonl").read_text().splitlines()
+             if '"match"' in line}  # fmt: skip
+    assert kinds == {"two_agent"}
