@@ -429,6 +429,18 @@ def _geometry(rep: rd.DecodedReplay, cfg: ConvertConfig) -> _Geometry:
     )
 
 
+def _divmod(a: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(a // d, a % d)`` for non-negative ints.
+
+    Shifts and masks when ``d`` is a power of two (64x64 grids): ~5x cheaper than int64 division
+    on the million-element index arrays here.
+    """
+    if d > 0 and d & (d - 1) == 0:
+        shift = d.bit_length() - 1
+        return a >> shift, a & (d - 1)
+    return a // d, a % d
+
+
 def _ceil_div(a: np.ndarray, b: int) -> np.ndarray:
     return -((-a) // b)
 
@@ -613,7 +625,7 @@ def convert_decoded(rep: rd.DecodedReplay, cfg: ConvertConfig) -> list[Episode]:
     plane, C = geo.size * geo.size, len(_CHANNELS)
     segs.update(
         nz=nz, nz_owner=owners[(val >> 10) - 1], nz_type=val & np.uint16(1023),
-        nz_base=(nz // plane) * (C * plane) + nz % plane,
+        nz_base=_divmod(nz, plane)[0] * ((C - 1) * plane) + nz,
     )  # fmt: skip
     shared_type = None
     if cfg.fog == "none":  # identical for both views: computed once, shared (not copied)
@@ -868,8 +880,9 @@ def _vision(
         for dx in range(2 * r + 1):
             vis |= pad[:, dy : dy + G, dx : dx + G]
     plane = M * M
-    step, c = query // plane, query % plane
-    return vis[step, c // M // f, c % M // f]
+    step, c = _divmod(query, plane)
+    cy, cx = _divmod(c, M)
+    return vis[step, cy // f, cx // f]
 
 
 def _camera_track(
