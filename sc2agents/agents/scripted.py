@@ -125,16 +125,18 @@ def _collect_mineral_shards(env: _Env, out: ActionBatch, i: int, phase: int) -> 
         return
     labels, centres = _two_means(marines)
     if np.linalg.norm(centres[0] - centres[1]) < 1.5:
-        # One blob (marines on top of each other): pick one of them, then send it off, which
-        # splits the pair.
-        if phase == 0 or (env.selected & own).sum() == own.sum():
-            out.set(i, "select_point", select_point_act=0, screen=marines[0])
+        # One blob (marines on top of each other): pick one of them (select_point selects a
+        # single unit), then send the selection off, which splits the pair. Phase only: the
+        # selection layer cannot tell one stacked marine from two.
+        if phase == 0:
+            out.set(i, "select_point", select_point_act=0, screen=_nearest(marines, centres[0]))
         elif len(shards):
             out.set(i, "Move_screen", queued=0, screen=_nearest(shards, marines.mean(axis=0)))
         return
     sel_pixels = env.selected & own
     px = marines.astype(int)
-    sel_in = [bool(sel_pixels[px[labels == k, 1], px[labels == k, 0]].any()) for k in (0, 1)]
+    # A marine is selected when most of its pixels are: touching discs share a few pixels.
+    sel_in = [bool(sel_pixels[px[labels == k, 1], px[labels == k, 0]].mean() > 0.5) for k in (0, 1)]
     if all(sel_in) or phase == 0:
         # Select the marine that is not (solely) selected now, alternating between the two.
         k = 0 if all(sel_in) or not sel_in[0] else 1
