@@ -76,7 +76,15 @@ def test_smoke_run_writes_run_dir_and_applies_overrides(
     assert config["run"]["steps"] == 60
     assert config["learner"]["encoder"] == "fullyconv_tiny"  # Untouched file value.
     assert (work / "data" / "manifest.json").exists()  # Built on first use.
-    assert list(baseline.glob("events.out.tfevents.*"))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(baseline), size_guidance={"scalars": 0, "tensors": 0})
+    events.Reload()
+    tags = events.Tags()
+    prefixes = {t.split("/")[0] for t in tags["scalars"]}
+    assert {"train", "val", "eval", "time"} <= prefixes
+    assert "hyperparameters/text_summary" in tags["tensors"]
+    assert any(m.plugin_data.plugin_name == "hparams" for m in events.summary_metadata.values())
     steps = [s for s, _ in checkpoint.list_checkpoints(baseline / "checkpoints")]
     assert steps == [10, 20, 30, 40, 50, 60]
     keys = set().union(*loggers.read_jsonl(baseline / "metrics.jsonl"))
