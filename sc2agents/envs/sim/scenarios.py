@@ -354,6 +354,10 @@ class _WaveCombat(Scenario):
         return np.concatenate([np.full(c, t) for t, c in self.enemy]).astype(np.int64)
 
     def _line(self, count: int, x: float, spacing: float) -> np.ndarray:
+        """``count`` positions in vertical lines of up to 20 cells around the map centre.
+
+        x: column offsets from ``x`` (>= 0; the caller turns them outwards); y: absolute.
+        """
         cy = self.camera_start[1]
         cols = max(1, int(np.ceil(count * spacing / 20.0)))
         per = int(np.ceil(count / cols))
@@ -361,7 +365,7 @@ class _WaveCombat(Scenario):
         col, row = i // per, i % per
         n_in_col = np.minimum(per, count - col * per)
         ys = cy + (row - (n_in_col - 1) / 2.0) * spacing
-        xs = x + np.where(x < self.camera_start[0], -1, 1) * col * spacing
+        xs = x + col * spacing
         return np.stack([xs, ys], axis=-1).astype(np.float32)
 
     def _place(self, st, env_ids, rng, new_marines: int) -> None:
@@ -382,18 +386,31 @@ class _WaveCombat(Scenario):
         if new_marines:
             st.spawn(env_ids, _MARINE, 1, np.zeros((n, new_marines, 2), np.float32))
         st.spawn(env_ids, types[None].repeat(n, 0), 2, np.zeros((n, types.size, 2), np.float32))
-        side = rng.choice([-1.0, 1.0], size=n)
+        side = rng.choice([-1.0, 1.0], size=n).astype(np.float32)
         cx = self.camera_start[0]
-        for j, e in enumerate(env_ids):  # per game: a few line placements at respawn only
-            own = np.flatnonzero(st.alive[e] & (st.owner[e] == 1))
-            foe = np.flatnonzero(st.alive[e] & (st.owner[e] == 2))
-            st.pos[e, own] = self._line(own.size, cx + side[j] * self.line_x, 1.0)
-            st.pos[e, foe] = self._line(foe.size, cx - side[j] * self.line_x, 1.4)
-            for s in (own, foe):
-                st.order[e, s] = 0
-                st.target_unit[e, s] = -1
-                st.aggro[e, s] = False
-                st.target_pos[e, s] = st.pos[e, s]
+        env_ids = np.asarray(env_ids)
+        for owner, spacing, sign in ((1, 1.0, 1.0), (2, 1.4, -1.0)):
+            mine = st.alive[env_ids] & (st.owner[env_ids] == owner)  # [n, U]
+            count = mine.sum(axis=1)
+            # Games with the same unit count share one line layout (a loop over a few counts).
+            for c in np.unique(count):
+                rows = np.flatnonzero(count == c)
+                if c == 0:
+                    continue
+                slots = np.argsort(~mine[rows], axis=1, kind="stable")[:, :c]  # their units
+                e = env_ids[rows][:, None]
+                line = self._line(int(c), 0.0, spacing)  # x offsets from 0, y absolute
+                xs = cx + sign * side[rows][:, None] * self.line_x
+                # Extra columns go outwards (away from the centre) on either side.
+                out = np.sign(sign * side[rows])[:, None]
+                pos = np.empty((rows.size, int(c), 2), np.float32)
+                pos[..., 0] = xs + out * np.abs(line[None, :, 0])
+                pos[..., 1] = line[None, :, 1]
+                st.pos[e, slots] = pos
+                st.target_pos[e, slots] = pos
+                st.order[e, slots] = 0
+                st.target_unit[e, slots] = -1
+                st.aggro[e, slots] = False
 
     def reset_envs(self, st, env_ids, rng):
         self._place(st, env_ids, rng, self.marines)
