@@ -50,7 +50,8 @@ def _evaluate(pool, args, games: int, seed: int) -> tuple[float, int]:
     wall = time.perf_counter() - t0
     if report.errors:
         raise RuntimeError(f"evaluation errors: {report.errors[:3]}")
-    return wall, sum(g.length for g in report.games)
+    cpu = sum(g.cpu_s for g in report.games)
+    return wall, sum(g.length for g in report.games), cpu
 
 
 def main() -> None:
@@ -81,9 +82,18 @@ def main() -> None:
     # In-process baseline (warm-up first: env construction, imports, caches).
     local = make_pool(0)
     _evaluate(local, args, 2, seed=99)
-    wall, steps = _evaluate(local, args, games, seed=0)
-    out["inprocess"] = {"wall_s": wall, "games_per_s": games / wall, "steps_per_s": steps / wall}
-    print(f"in-process     {games / wall:7.2f} games/s  ({wall:.1f} s, {steps / wall:.0f} steps/s)")
+    wall, steps, cpu = _evaluate(local, args, games, seed=0)
+    out["inprocess"] = {
+        "wall_s": wall,
+        "games_per_s": games / wall,
+        "steps_per_s": steps / wall,
+        "cpu_s_per_game": cpu / games,
+        "cpus_busy": cpu / wall,
+    }
+    print(
+        f"in-process     {games / wall:7.2f} games/s  ({wall:.1f} s, {steps / wall:.0f} steps/s, "
+        f"{cpu / wall:.2f} CPUs busy in games)"
+    )
 
     # One local Ray instance per measurement (a pool started alone holds all its CPUs).
     import ray
@@ -92,15 +102,17 @@ def main() -> None:
         pool = make_pool(n)
         try:
             _evaluate(pool, args, 2 * n, seed=99)  # every worker builds its env first
-            wall, steps = _evaluate(pool, args, games, seed=0)
+            wall, steps, cpu = _evaluate(pool, args, games, seed=0)
             out[f"ray_{n}"] = {
                 "wall_s": wall,
                 "games_per_s": games / wall,
                 "steps_per_s": steps / wall,
+                "cpu_s_per_game": cpu / games,
+                "cpus_busy": cpu / wall,
             }
             print(
                 f"Ray {n} worker(s) {games / wall:7.2f} games/s  ({wall:.1f} s, "
-                f"{steps / wall:.0f} steps/s)"
+                f"{steps / wall:.0f} steps/s, {cpu / wall:.2f} CPUs busy in games)"
             )
             if n == 1:  # per-call overhead: the pool on a no-op task vs a bare ray.get
                 n_calls = 100 if args.quick else 400

@@ -32,6 +32,7 @@ import json
 import math
 import pathlib
 import statistics
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -355,6 +356,7 @@ class GameResult:
     game_loop: int | None
     outcome: int | None
     wall_s: float
+    cpu_s: float = 0.0
     replay: str | None = None
     video: str | None = None
     error: str | None = None
@@ -424,6 +426,7 @@ def play_game(task: GameTask) -> GameResult:
     Raises:
         GameCrashed: the game process died mid-episode (the pool reruns the game elsewhere).
     """
+    cpu0 = time.process_time()
     kwargs = dict(task.env_kwargs)
     if task.video_path:  # a separate (cached) env that renders
         kwargs["render_mode"] = "rgb_array"
@@ -485,6 +488,7 @@ def play_game(task: GameTask) -> GameResult:
         game_loop=stats.game_loop,
         outcome=stats.outcome,
         wall_s=stats.wall_s,
+        cpu_s=time.process_time() - cpu0,
         replay=replay,
         video=video,
     )
@@ -529,6 +533,7 @@ def summarize(
             out["game_loop_mean"] = float(np.mean(loops))
             out["game_seconds_mean"] = out["game_loop_mean"] / 22.4
         out["wall_s_mean"] = float(np.mean([r.wall_s for r in ok]))
+        out["cpu_s_mean"] = float(np.mean([r.cpu_s for r in ok]))
         if map_name_ is not None and map_name_ in REFERENCE_SCORES:
             out["normalized_human"] = normalized_score(out["score_mean"], map_name_, "human")
             out["normalized_grandmaster"] = normalized_score(

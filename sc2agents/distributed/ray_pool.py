@@ -166,10 +166,11 @@ class RayPool(Pool):
         free_cpus = float(ray.available_resources().get("CPU", 0.0))
         self._cpus_per_actor = max(0.01, min(1.0, free_cpus / num_workers))
         env_vars = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        if not ray_address:  # local workers import sc2agents from this checkout, installed or not
-            env_vars["PYTHONPATH"] = os.pathsep.join(
-                p for p in [_REPO_ROOT, os.environ.get("PYTHONPATH", "")] if p
-            )
+        # Workers import sc2agents from this checkout, installed or not (on other nodes of a
+        # cluster a missing path is ignored and the installed package is used).
+        env_vars["PYTHONPATH"] = os.pathsep.join(
+            p for p in [_REPO_ROOT, os.environ.get("PYTHONPATH", "")] if p
+        )
         self._actor_cls = ray.remote(_Worker).options(
             num_cpus=self._cpus_per_actor,
             max_restarts=0,
