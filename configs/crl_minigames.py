@@ -16,7 +16,9 @@ from sc2agents.training.config import experiment
 def get_config():
     return experiment(
         "crl",
-        learner_overrides={"encoder": "fullyconv_lite"},
+        # Minigame evaluation gives the policy no goal state: use CRL's reward-goal variant
+        # (the critic classifies reaching reward; y = clip(discounted return, 0, 1)).
+        learner_overrides={"encoder": "fullyconv_lite", "goal_mode": "reward"},
         env={"task": "CollectMineralShards", "screen_size": 32, "minimap_size": 32},
         data={"build_episodes": 200, "build_policy": "mixed", "batch_size": 64},
         run={"steps": 50_000, "log_every": 100, "val_every": 1_000, "checkpoint_every": 2_500},
