@@ -81,7 +81,7 @@ Evaluate = Callable[[Policy, int], dict[str, float]]
 
 @dataclasses.dataclass
 class Components:
-    """Factories the loop builds its parts with (the real ones in `sc2agents.training.parts`).
+    """Factories the loop builds its parts with (the real ones: `parts.default_components`).
 
     Attributes:
         make_data: ``(exp) -> DataSource``.
@@ -108,10 +108,11 @@ def resolve_device(name: str) -> torch.device:
 
 
 def thread_prefetch(batches: Iterator[Batch], device: torch.device, depth: int) -> Iterator[Batch]:
-    """Fallback prefetcher: a daemon thread converts batches and moves them to ``device``.
+    """Minimal prefetcher: a daemon thread converts batches and moves them to ``device``.
 
-    Used only when `sc2agents.data.prefetch.Prefetcher` is unavailable; batches stay uint8 until
-    they are on the device (`Batch.to` keeps dtypes).
+    Used when `Components.prefetch` is None (tests, custom components); the real runs use
+    `sc2agents.data.prefetch.Prefetcher` (pinned memory, CUDA side stream). Batches stay uint8
+    until they are on the device (`Batch.to` keeps dtypes).
     """
     q: queue.Queue[Any] = queue.Queue(maxsize=max(depth, 1))
     stop = threading.Event()
