@@ -362,6 +362,8 @@ class SimEngine:
         n_sub = max(1, math.ceil(self.step_mul / self.substep_loops))
         dt = self.step_mul / n_sub
         bounds = sc.playable
+        changed = False  # did units die or appear (then total_value_units changes)
+        tags = int(st.next_tag.sum())
         for _ in range(n_sub):
             ev = dynamics.substep(st, dt, self.rng, bounds)
             r, done = sc.update(st, ev, self.rng)
@@ -369,6 +371,7 @@ class SimEngine:
             over |= done
             if ev.died.any():
                 self._killed_value(ev)
+                changed = True
         st.game_loop += self.step_mul
         truncated = (
             (st.game_loop >= self.time_limit_loops)
@@ -377,7 +380,8 @@ class SimEngine:
         )
         self.episode_reward += reward
         st.score_cumulative[:, :, 0] = np.rint(self.episode_reward).astype(np.int32)
-        self._total_value()
+        if changed or int(st.next_tag.sum()) != tags or self.scenario_functions.any():
+            self._total_value()
         self._update_fog()
         self._invalidate()
         return StepResult(
