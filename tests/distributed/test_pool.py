@@ -195,3 +195,39 @@ def test_league_matches_on_ray_equal_in_process(ray_pool, tmp_path):
         )
         runner.store.close()
     assert results["ray"] == results["local"] and len(results["local"]) == 8
+
+
+@pytest.mark.ray
+@pytest.mark.slow  # a second Ray instance and two interpreters: ~30 s on 2 shared cores
+def test_make_pool_joins_an_existing_cluster():
+    import subprocess
+
+    from tests.conftest import REPO
+
+    # A throwaway loopback cluster: no auth token to hand over (real clusters: RAY_AUTH_TOKEN).
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_USAGE_STATS_ENABLED": "0",
+           "RAY_AUTH_MODE": "disabled"}  # fmt: skip
+    head = subprocess.Popen(
+        [sys.executable, "-c",
+         "import ray, time; ray.init(num_cpus=2, include_dashboard=False); "
+         "print(ray.get_runtime_context().gcs_address, flush=True); time.sleep(300)"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
+    )  # fmt: skip
+    try:
+        address = head.stdout.readline().strip()
+        assert address, "the head process did not start Ray"
+        code = (
+            "from sc2agents.distributed import make_pool\n"
+            f"pool = make_pool(2, ray_address={address!r})\n"
+            "assert not pool._owns_ray\n"
+            "print(sorted(r for _, r in pool.map_unordered(abs, [-1, -2, -3])))\n"
+            "pool.close()\n"
+            "import ray; assert ray.is_initialized()  # joined, so not shut down by close\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO,
+                             capture_output=True, text=True, timeout=240)  # fmt: skip
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert "[1, 2, 3]" in out.stdout
+    finally:
+        head.terminate()
+        head.wait(timeout=60)
