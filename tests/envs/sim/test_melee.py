@@ -52,6 +52,10 @@ def test_agent_vs_builtin_bot_works_like_sc2env():
     # the bot plays: it has trained SCVs and gathers
     x = env.engine.state.extra
     assert x["collected"][0, 1, 0] > 0
+    # destroying the bot's last building wins: reward +1 on the last step, discount 0
+    env.engine.state.health[_structures(env.engine, 2)] = 0
+    ts = env.step([F.no_op()])
+    assert ts[0].last() and ts[0].reward == 1 and ts[0].discount == 0
     env.close()
 
 
