@@ -95,24 +95,24 @@ LEVELS: dict[str, BotParams] = {
     "medium": BotParams("medium", apm=45, reaction_s=5, max_workers=17, barracks=2,
                         attack_supply=12),
     "medium_hard": BotParams("medium_hard", apm=60, reaction_s=4, max_workers=19, barracks=3,
-                             refinery=True, marauders=True, attack_supply=16),
+                             refinery=True, marauders=True, attack_supply=14),
     "hard": BotParams("hard", apm=80, reaction_s=3, max_workers=21, barracks=4, refinery=True,
-                      marauders=True, attack_supply=20, regroup=True, supply_buffer=6),
+                      marauders=True, attack_supply=14, regroup=True, supply_buffer=6),
     "harder": BotParams("harder", apm=110, reaction_s=2, max_workers=22, barracks=5,
-                        refinery=True, marauders=True, attack_supply=22, regroup=True,
+                        refinery=True, marauders=True, attack_supply=14, regroup=True,
                         supply_buffer=6),
     "very_hard": BotParams("very_hard", apm=150, reaction_s=1.5, max_workers=24, barracks=6,
-                           refinery=True, marauders=True, attack_supply=24, regroup=True,
+                           refinery=True, marauders=True, attack_supply=14, regroup=True,
                            supply_buffer=8),
     "cheat_vision": BotParams("cheat_vision", apm=200, reaction_s=1, max_workers=24, barracks=7,
-                              refinery=True, marauders=True, attack_supply=26, regroup=True,
+                              refinery=True, marauders=True, attack_supply=14, regroup=True,
                               supply_buffer=8, full_vision=True),
     "cheat_money": BotParams("cheat_money", apm=250, reaction_s=1, max_workers=24, barracks=8,
-                             refinery=True, marauders=True, attack_supply=28, regroup=True,
+                             refinery=True, marauders=True, attack_supply=14, regroup=True,
                              supply_buffer=10, income_mult=1.5),
     "cheat_insane": BotParams("cheat_insane", apm=300, reaction_s=0.5, max_workers=24,
-                              barracks=10, refinery=True, marauders=True, factory=True,
-                              attack_supply=30, regroup=True, supply_buffer=12, full_vision=True,
+                              barracks=10, refinery=True, marauders=True, attack_supply=14,
+                              regroup=True, supply_buffer=12, full_vision=True,
                               income_mult=2.0),
 }
 # fmt: on
@@ -458,7 +458,8 @@ class Bots:
                 prm.build_production
                 & (n_rax < prm.barracks)
                 & (t_done[:, _DEPOT] > 0)
-                & (minerals >= 150)
+                # more barracks only with minerals to spare: production never starves the army
+                & (minerals >= 150 + 75 * t_all[:, _RAX])
                 & miner_ok,
                 _RAX_T,
             ),
@@ -669,7 +670,7 @@ class Bots:
         out = np.empty((e.size, 2), np.float32)
         sc = eng.scenario
         mid = np.asarray(sc.map_size, np.float32) / 2
-        rally = self.home[i] + 0.7 * (mid - self.home[i])  # in front of the base, off the sites
+        rally = self.home[i] + 0.5 * (mid - self.home[i])  # in front of the base, off the sites
         enemy_start = (
             np.asarray(sc.start_location(1 - p), np.float32)
             if hasattr(sc, "start_location")
