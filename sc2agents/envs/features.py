@@ -14,8 +14,8 @@ every layer as an unsigned integer array that an encoder can embed (categorical)
   to a dense vocabulary index (`UNIT_TYPE_VOCAB`, 0 = no unit) and stored as uint16;
 * scalar layers with `scale <= 256` are stored as uint8 unchanged (clipped);
 * scalar layers with a larger scale (hit points, energy, shields, ...) are log-quantised to uint8:
-  ``round(255 * log1p(x) / log1p(scale))``; `storage_to_log1p` inverts that to ``log1p(x)``, which is
-  what the SC2LE encoders feed the network anyway.
+  ``round(255 * log1p(x) / log1p(scale))``; `storage_to_log1p` inverts that to ``log1p(x)``,
+  which is what the SC2LE encoders feed the network anyway.
 
 Example:
     >>> from sc2agents.envs import features
@@ -99,13 +99,19 @@ class LayerSpec:
 
 
 # --- Unit types: a dense vocabulary over every unit PySC2 knows, 0 reserved for "no unit". ---
-_ALL_UNITS = sorted(
-    {int(u) for e in (sc2_units.Neutral, sc2_units.Protoss, sc2_units.Terran, sc2_units.Zerg) for u in e}
+_UNIT_ENUMS = (sc2_units.Neutral, sc2_units.Protoss, sc2_units.Terran, sc2_units.Zerg)
+_ALL_UNITS = sorted({int(u) for e in _UNIT_ENUMS for u in e})
+# Unit types the minigame maps use that PySC2's unit enums lack. Appended after the sorted enum ids
+# so that adding one never shifts an existing index (datasets stay valid).
+_EXTRA_UNITS = (
+    317,  # Beacon_Protoss: MoveToBeacon's beacon (a "neutral" doodad unit in the map).
+    1680,  # MineralShard (Liberty campaign mod): CollectMineralShards' shards.
 )
-UNIT_TYPE_VOCAB: tuple[int, ...] = (0, *_ALL_UNITS)
+_VOCAB_UNITS = (*_ALL_UNITS, *(u for u in _EXTRA_UNITS if u not in set(_ALL_UNITS)))
+UNIT_TYPE_VOCAB: tuple[int, ...] = (0, *_VOCAB_UNITS)
 """Raw SC2 unit type id for each dense index (index 0 = empty)."""
-_UNIT_TYPE_LUT = np.zeros(max(_ALL_UNITS) + 1, dtype=np.uint16)
-_UNIT_TYPE_LUT[np.asarray(_ALL_UNITS)] = np.arange(1, len(_ALL_UNITS) + 1, dtype=np.uint16)
+_UNIT_TYPE_LUT = np.zeros(max(_VOCAB_UNITS) + 1, dtype=np.uint16)
+_UNIT_TYPE_LUT[np.asarray(_VOCAB_UNITS)] = np.arange(1, len(_VOCAB_UNITS) + 1, dtype=np.uint16)
 
 
 def unit_type_index(raw_ids: np.ndarray | int) -> np.ndarray:
@@ -260,8 +266,8 @@ def layer_to_storage(spec: LayerSpec, layer: np.ndarray) -> np.ndarray:
 def layers_to_storage(specs: Sequence[LayerSpec], stack: np.ndarray) -> dict[str, np.ndarray]:
     """Convert a raw ``[..., C, H, W]`` stack to storage: uint8 layers plus a uint16 unit_type.
 
-    Returns ``{"layers": uint8 [..., C-1, H, W], "unit_type": uint16 [..., H, W]}``; ``layers`` keeps
-    the PySC2 channel order with the unit_type channel removed (see `storage_channels`).
+    Returns ``{"layers": uint8 [..., C-1, H, W], "unit_type": uint16 [..., H, W]}``; ``layers``
+    keeps the PySC2 channel order with the unit_type channel removed (see `storage_channels`).
     """
     stack = np.asarray(stack)
     parts = []
@@ -292,9 +298,9 @@ def storage_to_log1p(spec: LayerSpec, stored: np.ndarray) -> np.ndarray:
 def observation_to_storage(obs: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Turn a PySC2 observation (env or simulator) into the compact form datasets and nets use.
 
-    Keys: ``minimap`` uint8 ``[10, H, W]``, ``minimap_unit_type`` uint16 ``[H, W]``, ``screen`` uint8
-    ``[26, H, W]`` and ``screen_unit_type`` (when ``feature_screen`` is present), ``player`` float32
-    ``[11]``, ``available_actions`` bool ``[573]``.
+    Keys: ``minimap`` uint8 ``[10, H, W]``, ``minimap_unit_type`` uint16 ``[H, W]``, ``screen``
+    uint8 ``[26, H, W]`` and ``screen_unit_type`` (when ``feature_screen`` is present), ``player``
+    float32 ``[11]``, ``available_actions`` bool ``[573]``.
     """
     out: dict[str, np.ndarray] = {}
     mm = layers_to_storage(MINIMAP_LAYERS, obs["feature_minimap"])
