@@ -30,9 +30,9 @@ def get_config():
                 "methods": ALL_METHODS,
                 "seeds": (0, 1, 2),
                 "episodes": 12,
-                "steps": 200,
-                "batch_size": 32,
-                "eval_points": 1024,
+                "steps": 150,
+                "batch_size": 16,
+                "eval_points": 768,
             },
             "full": {
                 "tasks": ("BeaconChain-H100", "BeaconChain-H1k", "BeaconChain-H10k"),

@@ -378,7 +378,11 @@ def run_cell(cell: Cell, budget: Budget, progress: bool = False) -> dict[str, An
     res: dict[str, Any] = {**dataclasses.asdict(cell), "cell_id": cell.cell_id}
     res.update({k: v for k, v in info.items() if k not in ("dataset", "val_steps")})
     res.update(evaluate_values(cell, learner, info, budget))
-    if budget.eval_episodes > 0:
+    if budget.eval_episodes > 0 and method_spec(cell.method)[0] == "qrl":
+        # QRL's actor is goal-conditioned on a state; the chain's goal is an event (K beacons),
+        # which has no single goal observation: its policy is not evaluated here.
+        res["policy_note"] = "qrl: goal-conditioned actor, not evaluated on the reward task"
+    elif budget.eval_episodes > 0:
         if cell.experiment == "test_time":
             res["policies"] = {
                 f"best_of_{n}": evaluate_policy(

@@ -22,7 +22,7 @@ from absl import logging
 
 from sc2agents.study import experiments as ex
 
-__all__ = ["cell_path", "load_results", "pending", "run_cells"]
+__all__ = ["cell_path", "check_budget", "load_results", "pending", "run_cells"]
 
 
 def cell_path(out_dir: str | pathlib.Path, cell: ex.Cell) -> pathlib.Path:
@@ -33,6 +33,29 @@ def cell_path(out_dir: str | pathlib.Path, cell: ex.Cell) -> pathlib.Path:
 def pending(out_dir: str | pathlib.Path, cells: Iterable[ex.Cell]) -> list[ex.Cell]:
     """The cells without a result file (what a resumed run still has to do)."""
     return [c for c in cells if not cell_path(out_dir, c).exists()]
+
+
+def check_budget(out_dir: str | pathlib.Path, budget: ex.Budget) -> None:
+    """Record the budget in ``<out_dir>/budget.json``; refuse to resume under a different one.
+
+    Cell ids do not encode every budget field (steps, batch size...), so mixing cells of two
+    budgets in one folder would silently mix results.
+
+    Raises:
+        ValueError: the folder holds cells of another budget (names the differing keys).
+    """
+    path = pathlib.Path(out_dir) / "budget.json"
+    now = json.loads(json.dumps(budget.to_dict()))
+    if path.exists():
+        old = json.loads(path.read_text())
+        diff = sorted(k for k in set(old) | set(now) if old.get(k) != now.get(k))
+        if diff:
+            raise ValueError(
+                f"{path}: the finished cells were run with another budget (differs in {diff}); "
+                "use another --out or delete the folder"
+            )
+        return
+    _write_json(path, now)
 
 
 def _write_json(path: pathlib.Path, obj: Any) -> None:
@@ -89,6 +112,7 @@ def run_cells(
     """
     from tqdm.auto import tqdm
 
+    check_budget(out_dir, budget)
     todo = pending(out_dir, cells)
     stats = {"done": 0, "skipped": len(cells) - len(todo), "failed": 0}
     if not todo:

@@ -56,3 +56,13 @@ def test_budget_from_rejects_unknown_keys():
     with pytest.raises(ValueError, match="f.py: budgets.small: unknown budget key"):
         ex.budget_from({"stepz": 3}, "f.py: budgets.small")
     assert ex.budget_from({"seeds": [0, 1]}, "x").seeds == (0, 1)
+
+
+def test_resume_refuses_a_changed_budget(tmp_path):
+    import pytest
+
+    b, cells = _cells()
+    runner.run_cells(cells[:1], b, tmp_path, run_fn=lambda c, bb: {"cell_id": c.cell_id})
+    changed = ex.Budget(tasks=b.tasks, methods=b.methods, seeds=b.seeds, steps=b.steps + 1)
+    with pytest.raises(ValueError, match=r"another budget \(differs in \['steps'\]\)"):
+        runner.run_cells(cells, changed, tmp_path, run_fn=lambda c, bb: {})

@@ -26,6 +26,7 @@ def test_value_bias_tiny_end_to_end_and_resume(in_tmp):
     assert [p.stat().st_mtime_ns for p in cells] == mtimes
 
 
+@pytest.mark.slow
 def test_extraction_tiny_runs_policies(in_tmp):
     rep = study.run("extraction", "tiny", out=str(in_tmp / "reports"))
     text = rep.read_text()
