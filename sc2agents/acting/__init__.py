@@ -7,7 +7,8 @@ which these modules take as an argument and never import Ray through.
 * `env_loop`: `run_episode`, `run_two_agent_episode`, `run_agent_episode`;
 * `evaluator`: `Evaluator`, `wilson_interval`, `REFERENCE_SCORES`, `summarize`;
 * `league`: `League` (members, payoff matrix, openskill ratings, matchmaking) and `LeagueStore`;
-* `self_play`: match types (`ScoreMatch`, `TwoAgentMatch`) and `SelfPlayRunner`;
+* `self_play`: match types (`ScoreMatch`, `TwoAgentMatch`), `SelfPlayRunner`, `CheckpointWatcher`;
+* `two_agent`: `SimTwoAgentEnv`, two agents of one simulator melee game as two batch slots;
 * `reporting`: tables and PNG plots of evaluations and leagues.
 """
 

@@ -453,15 +453,31 @@ def play_game(task: GameTask) -> GameResult:
         )
     else:
         env = make_env(task.env_id, kwargs)
-        stats = env_loop.run_episode(
-            env,
-            policy,
-            seed=task.seed,
-            max_steps=task.max_steps,
-            record_actions=task.replay_path is not None and not is_pysc2_env,
-            frame_fn=frame_fn,
-            outcome_from_reward=task.outcome_from_reward,
-        )
+        engine = getattr(env.unwrapped, "engine", None)
+        sim_replay = None
+        if task.replay_path is not None and engine is not None:  # the simulator's own replays
+            from sc2agents.envs.sim import sim_replay
+
+            sim_replay.record(engine)  # the episode's reset starts the recording
+        try:
+            stats = env_loop.run_episode(
+                env,
+                policy,
+                seed=task.seed,
+                max_steps=task.max_steps,
+                record_actions=task.replay_path is not None
+                and not is_pysc2_env
+                and sim_replay is None,
+                frame_fn=frame_fn,
+                outcome_from_reward=task.outcome_from_reward,
+            )
+            if sim_replay is not None:
+                assert task.replay_path is not None
+                path = pathlib.Path(task.replay_path).with_suffix(sim_replay.SUFFIX)
+                stats.info["sim_replay"] = str(sim_replay.save_replay(engine, path))
+        finally:
+            if sim_replay is not None:
+                engine.recorder = None  # later games on this cached env are not recorded
     if np.any(stats.info.get("episode_failed", False)):
         drop_env(task.env_id, kwargs, 2 if task.opponent_policy is not None else 0)
         raise GameCrashed(f"{task.env_id} game {task.game_index} (seed {task.seed}) crashed")
@@ -472,6 +488,8 @@ def play_game(task: GameTask) -> GameResult:
         )
         if is_pysc2_env and replays:  # the real game wrote an .SC2Replay (save_replay_dir)
             replay = str(replays[-1])
+        elif "sim_replay" in stats.info:  # `python -m sc2agents.bin.play --replay=<file>`
+            replay = stats.info["sim_replay"]
         elif stats.actions is not None:
             replay = _save_sim_replay(task.replay_path, task, stats)
     if task.video_path and stats.frames is not None:

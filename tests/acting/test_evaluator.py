@@ -157,11 +157,18 @@ def test_load_policy_specs():
     assert math.isfinite(EpsilonGreedyPolicy(fakes.OraclePolicy(), 0.0).epsilon)
 
 
-def test_simulator_scripted_policy_and_pysc2_agent_class():
+def test_simulator_scripted_policy_and_pysc2_agent_class(tmp_path):
     """The real simulator: a storage-form policy and a PySC2 BaseAgent class, same seeds."""
+    from sc2agents.envs.sim.sim_replay import load_replay
+
     kw = dict(games=2, seed=0, env_kwargs={"screen_size": 16, "minimap_size": 16}, max_steps=30)
-    ev = Evaluator("MoveToBeacon", **kw)
+    ev = Evaluator("MoveToBeacon", replay_games=[1], out_dir=tmp_path, **kw)
     scripted = ev.evaluate("scripted", desc=None)
+    # The simulator's own replay format: plays back bit-exactly (`bin/play --replay=`).
+    assert scripted.games[0].replay is None and scripted.games[1].replay.endswith(".simreplay")
+    engine = load_replay(scripted.games[1].replay).play()
+    assert int(engine.state.game_loop[0]) == scripted.games[1].game_loop
+    ev = Evaluator("MoveToBeacon", **kw)
     agent = ev.evaluate("pysc2:sc2agents.agents.MoveToBeaconAgent", desc=None)
     rand = ev.evaluate("pysc2:pysc2_evolved.agents.random_agent.RandomAgent", desc=None)
     for r in (scripted, agent, rand):
