@@ -185,10 +185,11 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="about a minute")
     ap.add_argument("--json", default="", help="write the results here")
     ap.add_argument("--games", default="1,16,64,256")
+    ap.add_argument("--maps", default=",".join(MAPS), help="comma-separated maps to time")
     a = ap.parse_args()
     games = [int(g) for g in a.games.split(",")]
     rows = []
-    for map_name in MAPS:
+    for map_name in a.maps.split(","):
         for g in tqdm(games, desc=map_name, leave=False):
             steps = max(30, (4000 if a.quick else 16000) // g)
             if g == 1:
