@@ -42,3 +42,10 @@ def test_bad_budget_and_config(in_tmp):
     bad.write_text("def get_config():\n    return {'experiment': 'value_bias'}\n")
     with pytest.raises(ValueError, match="needs 'experiment' and 'budgets'"):
         study.run("value_bias", "tiny", config=str(bad))
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_value_bias_tiny_on_ray_workers(in_tmp):
+    rep = study.run("value_bias", "tiny", out=str(in_tmp / "reports"), workers=1)
+    assert "cells finished: 6 / 6" in rep.read_text()
