@@ -55,6 +55,12 @@ _WORKER_DEATH = (
 )
 
 
+def _short(item: Any, limit: int = 160) -> str:
+    """A log-sized repr of a work item."""
+    text = repr(item)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class RayBroadcast(Broadcast[T]):
     """Handle on an object put once in Ray's object store; decoded once per process."""
 
@@ -272,7 +278,7 @@ class RayPool(Pool):
             if attempts < retries:
                 redo.append((item, attempts + 1))
                 return _RETRYING
-            return WorkerLost(f"worker died running {item!r} {attempts + 1} time(s): {why}")
+            return WorkerLost(f"worker died running {_short(item)} {attempts + 1} time(s): {why}")
 
         try:
             fill()
@@ -290,10 +296,10 @@ class RayPool(Pool):
                 else:
                     if isinstance(out, _TaskFailed):
                         if retry_on and isinstance(out.error, retry_on) and attempts < retries:
-                            logging.warning("item %r failed with %r; rerunning", item, out.error)
+                            logging.warning("%s failed with %r; rerunning", _short(item), out.error)
                             out = lost(slot, generation, item, attempts, out.error)
                         else:
-                            logging.debug("item %r raised:\n%s", item, out.traceback)
+                            logging.debug("%s raised:\n%s", _short(item), out.traceback)
                             out = out.error
                 if out is not _RETRYING:
                     bar.update(1)
