@@ -30,37 +30,53 @@ from typing import Any
 import numpy as np
 from absl import app, flags
 
-_BACKEND = flags.DEFINE_enum("backend", "sim", ["sim", "pysc2"], "Embedded simulator or real SC2.")
-_MAP = flags.DEFINE_string("map", "MoveToBeacon", "Map (simulator scenario or SC2 map) name.")
-_AGENT = flags.DEFINE_string(
-    "agent",
-    "scripted",
-    "Built-in agent (random, scripted), a pysc2 BaseAgent class path, or a policy spec "
-    "(ckpt:<path>, scripted:<Map>@eps=0.1).",
-)
-_EPISODES = flags.DEFINE_integer("episodes", 1, "Episodes to play.", lower_bound=1)
-_VIDEO = flags.DEFINE_string("video", None, "Write a video of all episodes here (.mp4 or .gif).")
-_VISUALIZE = flags.DEFINE_bool("visualize", False, "Show the game live in a window.")
-_RENDER = flags.DEFINE_bool(
-    "render", False, "pysc2 backend: PySC2's renderer. sim backend: same as --visualize."
-)
-_STEP_MUL = flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.", lower_bound=1)
-_SCREEN = flags.DEFINE_integer("screen_size", 64, "Feature screen resolution.", lower_bound=8)
-_MINIMAP = flags.DEFINE_integer("minimap_size", 64, "Feature minimap resolution.", lower_bound=8)
-_SEED = flags.DEFINE_integer("seed", None, "Game and agent seed (default: random).")
-_BOT_RACE = flags.DEFINE_string("bot_race", "random", "pysc2 backend: built-in bot race.")
-_DIFFICULTY = flags.DEFINE_string("difficulty", "very_easy", "pysc2 backend: bot difficulty.")
-_SAVE_REPLAY = flags.DEFINE_string(
-    "save_replay", None, "pysc2 backend: folder to save .SC2Replay files to."
-)
-_REPLAY = flags.DEFINE_string("replay", None, "Watch a .SC2Replay instead of playing.")
-_GAME_STEPS = flags.DEFINE_integer(
-    "game_steps_per_episode", None, "Time limit in game loops (default: the map's)."
-)
-_MAX_STEPS = flags.DEFINE_integer("max_steps", None, "Stop an episode after this many steps.")
-_EPSILON = flags.DEFINE_float("epsilon", 0.0, "Scripted agent: random-action probability.")
-_RENDER_SIZE = flags.DEFINE_integer("render_size", 512, "Video/window frame size in pixels.")
-_FPS = flags.DEFINE_float("fps", None, "Video frame rate (default: real time, 22.4/step_mul).")
+FLAGS = flags.FLAGS
+
+
+def define_flags(flag_values: flags.FlagValues = FLAGS) -> None:
+    """Define the flags, at program start only (idempotent).
+
+    Importing this module defines none, so tests and other programs can import `play_sim` next to
+    other ``bin/`` programs (``--map``, ``--seed``, ...) without duplicate-flag errors.
+
+    Args:
+        flag_values: where to define them (tests pass a fresh `flags.FlagValues`).
+    """
+    if "agent" in flag_values and "backend" in flag_values:
+        return
+    fv = {"flag_values": flag_values}
+    flags.DEFINE_enum("backend", "sim", ["sim", "pysc2"], "Embedded simulator or real SC2.", **fv)
+    flags.DEFINE_string("map", "MoveToBeacon", "Map (simulator scenario or SC2 map) name.", **fv)
+    flags.DEFINE_string(
+        "agent",
+        "scripted",
+        "Built-in agent (random, scripted), a pysc2 BaseAgent class path, or a policy spec "
+        "(ckpt:<path>, scripted:<Map>@eps=0.1).",
+        **fv,
+    )
+    flags.DEFINE_integer("episodes", 1, "Episodes to play.", lower_bound=1, **fv)
+    flags.DEFINE_string("video", None, "Write a video of all episodes here (.mp4 or .gif).", **fv)
+    flags.DEFINE_bool("visualize", False, "Show the game live in a window.", **fv)
+    flags.DEFINE_bool(
+        "render", False, "pysc2 backend: PySC2's renderer. sim backend: same as --visualize.", **fv
+    )
+    flags.DEFINE_integer("step_mul", 8, "Game loops per agent step.", lower_bound=1, **fv)
+    flags.DEFINE_integer("screen_size", 64, "Feature screen resolution.", lower_bound=8, **fv)
+    flags.DEFINE_integer("minimap_size", 64, "Feature minimap resolution.", lower_bound=8, **fv)
+    flags.DEFINE_integer("seed", None, "Game and agent seed (default: random).", **fv)
+    flags.DEFINE_string("bot_race", "random", "pysc2 backend: built-in bot race.", **fv)
+    flags.DEFINE_string("difficulty", "very_easy", "pysc2 backend: bot difficulty.", **fv)
+    flags.DEFINE_string(
+        "save_replay", None, "pysc2 backend: folder to save .SC2Replay files to.", **fv
+    )
+    flags.DEFINE_string("replay", None, "Watch a .SC2Replay instead of playing.", **fv)
+    flags.DEFINE_integer(
+        "game_steps_per_episode", None, "Time limit in game loops (default: the map's).", **fv
+    )
+    flags.DEFINE_integer("max_steps", None, "Stop an episode after this many steps.", **fv)
+    flags.DEFINE_float("epsilon", 0.0, "Scripted agent: random-action probability.", **fv)
+    flags.DEFINE_integer("render_size", 512, "Video/window frame size in pixels.", **fv)
+    flags.DEFINE_float("fps", None, "Video frame rate (default: real time, 22.4/step_mul).", **fv)
 
 
 @dataclasses.dataclass
@@ -211,27 +227,27 @@ def _pysc2_agent_spec(agent: str, map_name: str) -> str:
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if _BACKEND.value == "pysc2":
+    if FLAGS.backend == "pysc2":
         try:
             from sc2agents.envs import pysc2_env
         except ImportError as e:
             sys.exit(f"play: --backend=pysc2 needs sc2agents.envs.pysc2_env, unavailable: {e}")
         flag_values = {
-            "map": _MAP.value,
-            "agent": _pysc2_agent_spec(_AGENT.value, _MAP.value),
-            "episodes": _EPISODES.value,
-            "render": _RENDER.value,
-            "visualize": _VISUALIZE.value,
-            "step_mul": _STEP_MUL.value,
-            "screen_size": _SCREEN.value,
-            "minimap_size": _MINIMAP.value,
-            "seed": _SEED.value,
-            "bot_race": _BOT_RACE.value,
-            "difficulty": _DIFFICULTY.value,
-            "save_replay": _SAVE_REPLAY.value,
-            "replay": _REPLAY.value,
-            "max_steps": _MAX_STEPS.value,
-            "video": _VIDEO.value,
+            "map": FLAGS.map,
+            "agent": _pysc2_agent_spec(FLAGS.agent, FLAGS.map),
+            "episodes": FLAGS.episodes,
+            "render": FLAGS.render,
+            "visualize": FLAGS.visualize,
+            "step_mul": FLAGS.step_mul,
+            "screen_size": FLAGS.screen_size,
+            "minimap_size": FLAGS.minimap_size,
+            "seed": FLAGS.seed,
+            "bot_race": FLAGS.bot_race,
+            "difficulty": FLAGS.difficulty,
+            "save_replay": FLAGS.save_replay,
+            "replay": FLAGS.replay,
+            "max_steps": FLAGS.max_steps,
+            "video": FLAGS.video,
         }
         try:
             out = pysc2_env.play(**flag_values)
@@ -239,50 +255,50 @@ def main(argv: list[str]) -> None:
             sys.exit(f"play (pysc2 backend): {e}")
         returns, lengths = out.get("returns", []), out.get("steps", [])
         for i, (ret, steps) in enumerate(zip(returns, lengths, strict=False)):
-            print(f"episode {i + 1}/{_EPISODES.value}: return {ret:g} in {steps} steps")
+            print(f"episode {i + 1}/{FLAGS.episodes}: return {ret:g} in {steps} steps")
         if out.get("returns"):
             print(f"mean return over {len(out['returns'])} episode(s): {np.mean(out['returns']):g}")
         return
-    if _REPLAY.value:
+    if FLAGS.replay:
         # A simulator replay (sim_replay): played back exactly into --video and/or the window.
         from sc2agents.envs.sim import sim_replay
 
         try:
             eng = sim_replay.play_replay(
-                _REPLAY.value,
-                video=_VIDEO.value,
-                visualize=_VISUALIZE.value or _RENDER.value,
-                render_size=_RENDER_SIZE.value,
-                fps=_FPS.value,
+                FLAGS.replay,
+                video=FLAGS.video,
+                visualize=FLAGS.visualize or FLAGS.render,
+                render_size=FLAGS.render_size,
+                fps=FLAGS.fps,
             )
         except (sim_replay.ReplayError, FileNotFoundError, RuntimeError) as e:
             sys.exit(f"play --replay: {e}")
         print(
-            f"replay {_REPLAY.value}: {eng.scenario.name}, game loop {int(eng.state.game_loop[0])}"
+            f"replay {FLAGS.replay}: {eng.scenario.name}, game loop {int(eng.state.game_loop[0])}"
             ", final state matches the recording"
         )
         return
-    if _SAVE_REPLAY.value:
+    if FLAGS.save_replay:
         sys.exit(
             "play: --save_replay needs the real game (--backend=pysc2); the simulator writes "
             "videos instead (--video=out.mp4)"
         )
     try:
         play_sim(
-            _MAP.value,
-            _AGENT.value,
-            episodes=_EPISODES.value,
-            video=_VIDEO.value,
-            visualize=_VISUALIZE.value or _RENDER.value,
-            step_mul=_STEP_MUL.value,
-            screen_size=_SCREEN.value,
-            minimap_size=_MINIMAP.value,
-            seed=_SEED.value,
-            game_steps_per_episode=_GAME_STEPS.value,
-            max_steps=_MAX_STEPS.value,
-            epsilon=_EPSILON.value,
-            render_size=_RENDER_SIZE.value,
-            fps=_FPS.value,
+            FLAGS.map,
+            FLAGS.agent,
+            episodes=FLAGS.episodes,
+            video=FLAGS.video,
+            visualize=FLAGS.visualize or FLAGS.render,
+            step_mul=FLAGS.step_mul,
+            screen_size=FLAGS.screen_size,
+            minimap_size=FLAGS.minimap_size,
+            seed=FLAGS.seed,
+            game_steps_per_episode=FLAGS.game_steps_per_episode,
+            max_steps=FLAGS.max_steps,
+            epsilon=FLAGS.epsilon,
+            render_size=FLAGS.render_size,
+            fps=FLAGS.fps,
         )
     except (ValueError, RuntimeError) as e:
         sys.exit(f"play: {e}")
@@ -291,6 +307,7 @@ def main(argv: list[str]) -> None:
 def entry_point() -> None:
     """Console script ``sc2agents-play``."""
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    define_flags()
     app.run(main)
 
 

@@ -54,16 +54,30 @@ def test_play_pysc2_agent_class_path_and_max_steps():
 
 
 def _main(*argv):
-    """Run play.main in-process with these flags; returns the exit message (None: success)."""
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(["play", *argv])
+    """Run play.main in-process with these flags (own FlagValues); returns the exit message."""
+    fv = flags.FlagValues()
+    play.define_flags(fv)
+    fv(["play", *argv])
+    saved = play.FLAGS
+    play.FLAGS = fv
     try:
         play.main(["play"])
     except SystemExit as e:
         return str(e.code)
     finally:
-        flags.FLAGS.unparse_flags()
+        play.FLAGS = saved
     return None
+
+
+def test_importing_play_defines_no_flags():
+    code = (
+        "from absl import flags; import sc2agents.bin.play as p; "
+        "assert 'backend' not in flags.FLAGS; p.define_flags(); p.define_flags(); "
+        "assert flags.FLAGS['backend'].default == 'sim'"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                         env=dict(os.environ, PYTHONPATH=ROOT), timeout=120)  # fmt: skip
+    assert res.returncode == 0, res.stderr[-2000:]
 
 
 def test_play_errors_are_clear():
