@@ -58,7 +58,9 @@ def _match_ids(league_dir):
     if not path.exists():
         return []
     ids = []
-    for line in path.read_text().splitlines():
+    text = path.read_text()
+    complete = text[: text.rfind("\n") + 1]  # the writer may be mid-line while we read
+    for line in complete.splitlines():
         if line.strip():
             ev = json.loads(line)
             if ev["type"] == "match":
