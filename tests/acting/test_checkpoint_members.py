@@ -63,3 +63,19 @@ def test_checkpoint_policy_evaluates_and_joins_a_league(tmp_path):
     runner.run(3)
     assert "bc@9" in runner.league.members
     store.close()
+
+
+def test_bad_checkpoints_name_the_file_and_the_problem(tmp_path):
+    import pytest
+
+    bare = save_checkpoint(tmp_path / "a", 1, {"step": 1})
+    with pytest.raises(ValueError, match=r"ckpt_000000001\.pt: cannot find .*learner name"):
+        load_policy(f"ckpt:{bare}")
+    alien = save_checkpoint(
+        tmp_path / "b", 1,
+        {"learner": {}, "learner_name": "nope", "obs_spec": {}, "action_spec": {}},
+    )  # fmt: skip
+    with pytest.raises(ValueError, match=r"learner 'nope' is not in LEARNERS"):
+        load_policy(str(alien))
+    with pytest.raises(FileNotFoundError, match="no ckpt_"):
+        load_policy(f"ckpt:{tmp_path}")
