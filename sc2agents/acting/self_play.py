@@ -294,7 +294,10 @@ class SelfPlayRunner:
         spec = self.league.members[name].spec
         cached = self._handles.get(name)
         if cached is None or cached[0] != spec:
-            policy = load_policy(spec, map_name=map_name(self.match_type.env_id))
+            try:
+                policy = load_policy(spec, map_name=map_name(self.match_type.env_id))
+            except (ValueError, FileNotFoundError, RuntimeError) as e:
+                raise ValueError(f"league member {name!r} (spec {spec!r}): {e}") from e
             cached = (spec, self.pool.broadcast(policy))
             self._handles[name] = cached
         return cached[1]

@@ -90,3 +90,10 @@ def test_checkpoint_watcher_copies_new_checkpoints(tmp_path):
     assert [m.name for m in watcher.poll(runner.league)] == ["bc@20"]
     assert np.isfinite(runner.league.rating("bc@10")[0])
     assert self_play.map_name(fakes.ENV_ID) == "FakeBeacon"
+
+
+def test_a_bad_member_spec_is_named(tmp_path):
+    members = [Member("ok", "random"), Member("broken", "bogus:thing")]
+    runner = SelfPlayRunner(LeagueStore(tmp_path), ScoreMatch(fakes.ENV_ID), members=members)
+    with pytest.raises(ValueError, match=r"league member 'broken' \(spec 'bogus:thing'\)"):
+        runner.run(2)
