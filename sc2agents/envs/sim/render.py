@@ -431,7 +431,9 @@ def _draw_fog(pg: Any, surf: Any, engine: Any, env: int, player: int, proj: MapP
 def surface_to_array(surf: Any) -> np.ndarray:
     """A pygame `Surface` as a ``uint8 [H, W, 3]`` array."""
     pg = _pygame()
-    return np.ascontiguousarray(pg.surfarray.array3d(surf).transpose(1, 0, 2), dtype=np.uint8)
+    w, h = surf.get_size()
+    # tobytes gives row-major RGB directly (surfarray.array3d is column-major: 5x slower here).
+    return np.frombuffer(pg.image.tobytes(surf, "RGB"), dtype=np.uint8).reshape(h, w, 3).copy()
 
 
 def render_rgb(engine: Any, env: int = 0, player: int = 0, size: int = 512) -> np.ndarray:
