@@ -511,7 +511,8 @@ class LiveViewer:
             if event.type == pg.QUIT:
                 self.close()
                 return False
-        surf = pg.surfarray.make_surface(np.asarray(frame).transpose(1, 0, 2))
+        frame = np.ascontiguousarray(frame, dtype=np.uint8)
+        surf = pg.image.frombuffer(frame.tobytes(), (frame.shape[1], frame.shape[0]), "RGB")
         if surf.get_size() != self._screen.get_size():
             surf = pg.transform.smoothscale(surf, self._screen.get_size())
         self._screen.blit(surf, (0, 0))
