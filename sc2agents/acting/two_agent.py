@@ -29,7 +29,8 @@ class SimTwoAgentEnv:
         minimap_size: minimap resolution.
         step_mul: game loops per agent step.
         game_steps_per_episode: time limit in game loops (None: the map's).
-        **kwargs: ignored env kwargs that only the single-agent env takes (``num_agents``).
+        **kwargs: ``num_agents`` (always 2), ``render_mode`` / ``render_size`` (ignored: videos
+            are drawn from `engine`).
     """
 
     num_envs = 2
@@ -50,6 +51,8 @@ class SimTwoAgentEnv:
         from sc2agents.envs import SimSC2Env
 
         kwargs.pop("num_agents", None)
+        kwargs.pop("render_mode", None)  # frames come from `engine` (render.render_rgb)
+        kwargs.pop("render_size", None)
         if kwargs:
             raise ValueError(f"SimTwoAgentEnv: unsupported env kwargs {sorted(kwargs)}")
         self.screen_size, self.minimap_size = int(screen_size), int(minimap_size)
@@ -64,6 +67,10 @@ class SimTwoAgentEnv:
             step_mul=int(step_mul),
             game_steps_per_episode=game_steps_per_episode or 0,
         )
+
+    @property
+    def unwrapped(self) -> SimTwoAgentEnv:
+        return self
 
     @property
     def engine(self) -> Any:

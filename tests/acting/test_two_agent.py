@@ -46,7 +46,7 @@ def test_sim_two_agent_env_slots_and_determinism():
     assert digests(5) != digests(6)
 
 
-def test_two_agent_match_and_bots_on_the_simulator():
+def test_two_agent_match_and_bots_on_the_simulator(tmp_path):
     match = TwoAgentMatch("sc2agents/Sim-Simple64-v0", tuple(KW.items()), max_steps=10)
     out = match.play(load_policy("random"), load_policy("random"), seed=0)
     assert out.outcome == 0 and out.length == 10
@@ -56,9 +56,13 @@ def test_two_agent_match_and_bots_on_the_simulator():
         games=2,
         env_kwargs=KW,
         max_steps=10,
+        video_games=[0],
+        out_dir=tmp_path,
     )
     report = ev.evaluate("random", desc=None)
     assert not report.errors
+    assert all(g.video for g in report.games if g.game_index == 0)
+    assert len(list((tmp_path / "videos").glob("*.mp4"))) == 2
     for opp in ("very_easy", "rnd"):
         s = report.summary[opp]
         assert s["games"] == 2 and s["wins"] + s["ties"] + s["losses"] == 2
