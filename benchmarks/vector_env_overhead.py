@@ -60,7 +60,8 @@ def main() -> None:
             r = measure(map_name, n, min(steps, 400))
             results[f"{map_name}/{n}"] = r
             print(f"{map_name:22s} N={n:3d} bare {r['bare_steps_per_s']:8.0f} env-steps/s  "
-                  f"SimVectorEnv {r['vector_steps_per_s']:8.0f} env-steps/s  ratio {r['ratio']:.2f}",
+                  f"SimVectorEnv {r['vector_steps_per_s']:8.0f} env-steps/s  "
+                  f"ratio {r['ratio']:.2f}",
                   flush=True)  # fmt: skip
     if a.json:
         pathlib.Path(a.json).parent.mkdir(parents=True, exist_ok=True)
