@@ -21,7 +21,7 @@ inference by rejection sampling.
 sampler's n-step or chunk-end transition (``k <= n``). Truncations bootstrap (``m = 1``), which
 fixes the reference code's quirk of scoring a trajectory end as a success (§A.0).
 ``value_loss="bce"`` (the paper's default, values in [0, 1] for goal / win rewards; targets are
-clipped to [0, 1]) or ``"mse"`` for unbounded rewards (values are then raw, no sigmoid). ``agg`` is
+clipped to [0, 1]) or ``"mse"`` (our default: minigame scores are unbounded; values are raw). ``agg`` is
 min or mean over the ``num_qs`` critic heads.
 
 **Adaptation to PySC2.** The paper's high-level "action" is a subgoal produced by a flow-matching
@@ -69,7 +69,7 @@ class SHARSAConfig:
     horizon: int = 25  # n: the sampler's chunk length (sets gamma_l = 1 - 1/n).
     num_qs: int = 2  # Critic heads (separate networks).
     q_agg: Literal["min", "mean"] = "min"  # Aggregation over critic heads.
-    value_loss: Literal["bce", "mse"] = "bce"  # bce: values in [0, 1]; mse: unbounded rewards.
+    value_loss: Literal["bce", "mse"] = "mse"  # mse: any reward; bce (paper): {0,1} goal rewards.
     tau: float = 0.005  # Polyak rate of the target critics.
     num_samples: int = 32  # N: candidate actions for best-of-N at inference.
     double: bool = False  # Double SHARSA: add the short-horizon critic.

@@ -6,7 +6,7 @@ feature table, `sc2agents.envs.features`, never by a hand-copied layer list:
 * **categorical layers** (``LayerSpec.categorical``; ``unit_type`` over ``len(UNIT_TYPE_VOCAB)``)
   are embedded. SC2LE: "equivalent to using a one-hot encoding in the channel dimension followed by
   a 1x1 convolution"; we compute exactly that: the small-vocabulary layers as one multi-hot
-  matrix times the embedding table (a scatter then a matmul: 4-5x faster than ``embedding_bag``,
+  matrix times the embedding table (a scatter then a matmul: 3-4x faster than ``embedding_bag``,
   whose backward sorts every index), ``unit_type`` (375 values, one per pixel) by a lookup, summed;
 * **scalar layers** are log-scaled: ``log1p(x) / log1p(scale)`` in [0, 1], computed from the storage
   form with the `features.storage_to_log1p` semantics (log-quantised layers are already ``log1p``);
@@ -176,11 +176,11 @@ class LayerEmbedding(nn.Module):
         idx = torch.cat([layers[:, self.cat_index].long(), unit_type.long()[:, None]], dim=1)
         # Out-of-range values (corrupt data) clamp to the last category, not crash the device.
         idx = torch.minimum(idx.clamp_(min=0), self.cat_max[None, :, None, None])
-        idx = (
-            (idx + self.cat_offset[None, :, None, None]).permute(0, 2, 3, 1).reshape(b * h * w, -1)
-        )
+        idx = idx + self.cat_offset[None, :, None, None]
+        idx = idx.permute(0, 2, 3, 1).reshape(b * h * w, -1)  # [pixels, Ncat + 1], disjoint blocks
         small = self._small
         # Offsets make the columns of different layers disjoint, so scatter_ (not add) is exact.
+        # A multi-hot matmul beats a multi-hot 1x1 conv on CPU (measured 51 vs 78 ms at 32x32x32).
         multi_hot = torch.zeros(b * h * w, small, device=layers.device, dtype=self.embedding.dtype)
         multi_hot.scatter_(1, idx[:, :-1], 1.0)
         emb = multi_hot @ self.embedding[:small] + F.embedding(idx[:, -1], self.embedding)
