@@ -54,7 +54,9 @@ def test_best_of_n_executes_the_best_sampled_action() -> None:
 
 def test_double_uses_short_horizon_discount() -> None:
     spec = contract.obs_spec()
-    cfg = SHARSAConfig(encoder="fullyconv_tiny", double=True, gamma=0.9, horizon=4)
+    cfg = SHARSAConfig(
+        encoder="fullyconv_tiny", double=True, gamma=0.9, horizon=4, value_loss="bce"
+    )
     learner = SHARSALearner(cfg, spec, contract.ACTION_SPEC)
     batch = contract.make_batch(spec, 6, np.random.default_rng(0), gamma=0.9).to("cpu")
     k = np.round(np.log(batch.discounts.numpy()) / np.log(0.9))
