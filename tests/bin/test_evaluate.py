@@ -32,7 +32,7 @@ def test_evaluate_subprocess_writes_table_json_and_png(tmp_path):
     assert s["games"] == 3 and len(data["games"]) == 3
     assert "normalized_human" in s and s["length_mean"] <= 40
     assert (out / "win_rates.png").stat().st_size > 1000
-    assert len(list((out / "replays").glob("*.npz"))) == 1
+    assert len(list((out / "replays").glob("*.simreplay"))) == 1
 
 
 def test_evaluate_scripted_beats_random_in_process(tmp_path):
