@@ -9,8 +9,8 @@ Methods (the value-learning arms of issue 8, all on the factored PySC2 action sp
 ===============  ===========================================================================
 ``dqn``          1-step double DQN (TD with max backup)
 ``cql``          1-step CQL (conservative TD)
-``nstep_sarsa``  SHARSA learner with an 8-step chunk, one critic (plain n-step SARSA)
-``sharsa``       SHARSA learner, 32-step chunk, two critics, double (short + long horizon)
+``nstep_sarsa``  SHARSA learner with an 8-step chunk, one critic (plain n-step SARSA), BCE
+``sharsa``       SHARSA learner, 32-step chunk, two critics, double (short + long horizon), BCE
 ``mc``           Monte-Carlo return regression (no bootstrap)
 ``crl``          contrastive RL, win/reward-goal variant (Monte-Carlo occupancy of the goal)
 ``qrl``          quasimetric RL; value read out as ``gamma^d(s, s_T)`` towards the reached goal
@@ -94,8 +94,16 @@ METHODS: dict[str, tuple[str, dict[str, Any], int]] = {
     # name: (learner registry key, learner overrides, n_step of the data for TD learners)
     "dqn": ("dqn", {}, 1),
     "cql": ("cql", {}, 1),
-    "nstep_sarsa": ("sharsa", {"horizon": 8, "num_qs": 1, "actor_loss": "bestofn"}, 8),
-    "sharsa": ("sharsa", {"horizon": 32, "double": True, "actor_loss": "bestofn"}, 32),
+    "nstep_sarsa": (
+        "sharsa",
+        {"horizon": 8, "num_qs": 1, "value_loss": "bce", "actor_loss": "bestofn"},
+        8,
+    ),
+    "sharsa": (
+        "sharsa",
+        {"horizon": 32, "double": True, "value_loss": "bce", "actor_loss": "bestofn"},
+        32,
+    ),
     "mc": ("mc", {"value_loss": "bce"}, 1),
     "crl": ("crl", {"goal_mode": "reward"}, 1),
     "qrl": ("qrl", {}, 1),
