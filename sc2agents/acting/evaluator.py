@@ -387,7 +387,10 @@ def _save_sim_replay(path: str, task: GameTask, stats: env_loop.EpisodeStats) ->
 
 
 def _play_pysc2_agent(task: GameTask, spec: PySC2AgentSpec) -> env_loop.EpisodeStats:
-    """A PySC2 `BaseAgent` on the pysc2 API: the real game's env, or the simulator's SimSC2Env."""
+    """A PySC2 `BaseAgent` on the pysc2 API: the real game's env, or the simulator's SimSC2Env.
+
+    Replays and videos are not recorded for these games (the agent drives the env directly).
+    """
     kwargs = dict(task.env_kwargs)
     if task.env_id.split("/")[-1].startswith("PySC2"):
         from sc2agents.envs import pysc2_env
@@ -402,9 +405,12 @@ def _play_pysc2_agent(task: GameTask, spec: PySC2AgentSpec) -> env_loop.EpisodeS
 
     screen = int(kwargs.pop("screen_size", 64))
     minimap = int(kwargs.pop("minimap_size", 64))
+    players = [sc2_env.Agent(sc2_env.Race.terran)] + [
+        sc2_env.Bot(sc2_env.Race.terran, sc2_env.Difficulty[d]) for d in kwargs.pop("bots", [])
+    ]
     env = SimSC2Env(
         map_name=map_name(task.env_id),
-        players=[sc2_env.Agent(sc2_env.Race.terran)],
+        players=players,
         agent_interface_format=sc2_features.AgentInterfaceFormat(
             feature_dimensions=sc2_features.Dimensions(screen=screen, minimap=minimap)
         ),

@@ -66,3 +66,10 @@ def test_two_agent_match_and_bots_on_the_simulator(tmp_path):
     for opp in ("very_easy", "rnd"):
         s = report.summary[opp]
         assert s["games"] == 2 and s["wins"] + s["ties"] + s["losses"] == 2
+
+
+def test_pysc2_agent_class_against_a_simulator_bot():
+    ev = Evaluator("Simple64", opponents=parse_opponents("easy"), games=1, env_kwargs=KW,
+                   max_steps=10)  # fmt: skip
+    report = ev.evaluate("pysc2:pysc2_evolved.agents.random_agent.RandomAgent", desc=None)
+    assert not report.errors and report.summary["easy"]["games"] == 1
