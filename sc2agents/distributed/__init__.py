@@ -7,7 +7,15 @@ in this process when ``num_workers == 0`` and never imports Ray; otherwise `RayP
 * ``pool.map_unordered(fn, items, desc=...)`` yields ``(item, result | exception)`` as items finish;
 * ``pool.broadcast(obj)`` shares a read-only object (policy, parameters) once per version; items
   carry the handle and ``fn`` calls ``handle.get()``;
+* ``pool.evaluate(policy, env, **evaluator_kwargs)`` and ``pool.play(match_specs)``: the two verbs
+  of ARCHITECTURE.md §2.4, thin calls into `sc2agents.acting` (`Evaluator`, `play_match`);
 * ``pool.close()`` (or use the pool as a context manager).
+
+Failures: an exception raised by ``fn`` is yielded in place of the result. A worker process that
+dies mid-task (crash, OOM kill) is replaced by a fresh actor and the task rerun (``retries``), then
+reported as `WorkerLost`; ``retry_on`` exception types (a lost game) get the same treatment. A
+result is yielded once, when it is complete, so callers that record what they receive (the league)
+never record half a match and never lose a finished one.
 
 Evaluation and the league (`sc2agents.acting`) are built on these two calls, and so is dataset
 conversion (`sc2agents.data.build`). The pattern is TorchRL's optional Ray
