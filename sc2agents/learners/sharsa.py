@@ -94,6 +94,15 @@ class SHARSAConfig:
             raise ValueError(f"low_keep must be in [1, num_samples], got {self.low_keep}")
 
 
+_NORM_KEYS = {
+    "q": "value/q_grad_norm",
+    "v": "value/v_grad_norm",
+    "actor": "actor/grad_norm",
+    "q_low": "low_value/q_grad_norm",
+    "v_low": "low_value/v_grad_norm",
+}
+
+
 def _agg(values: torch.Tensor, how: str) -> torch.Tensor:
     """Aggregate over the leading critic-head axis."""
     return values.min(0).values if how == "min" else values.mean(0)
@@ -305,7 +314,7 @@ class SHARSALearner:
         loss, info = self.loss(batch)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        norms = {f"{k}/grad_norm": self._clip(m) for k, m in self._modules().items()}
+        norms = {_NORM_KEYS[k]: self._clip(m) for k, m in self._modules().items()}
         self.optimizer.step()
         self.step += 1
         tu.soft_update(self.q_target, self.q, self.config.tau)
