@@ -21,8 +21,8 @@ inference by rejection sampling.
 sampler's n-step or chunk-end transition (``k <= n``). Truncations bootstrap (``m = 1``), which
 fixes the reference code's quirk of scoring a trajectory end as a success (§A.0).
 ``value_loss="bce"`` (the paper's default, values in [0, 1] for goal / win rewards; targets are
-clipped to [0, 1]) or ``"mse"`` (our default: minigame scores are unbounded; values are raw). ``agg`` is
-min or mean over the ``num_qs`` critic heads.
+clipped to [0, 1]) or ``"mse"`` (our default: minigame scores are unbounded; values are raw).
+``agg`` is min or mean over the ``num_qs`` critic heads.
 
 **Adaptation to PySC2.** The paper's high-level "action" is a subgoal produced by a flow-matching
 BC; here the rejection sampling runs over N full factored actions ``(f, u)`` sampled from the
