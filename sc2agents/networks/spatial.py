@@ -25,6 +25,8 @@ work with any torso:
 * ``"fullyconv"``: SC2LE FullyConv (conv 5x5 16, conv 3x3 32, 'same', resolution preserved). The
   flat state goes through adaptive average pooling to ``pool_size`` before the dense layer (the
   *lite* default); ``pool_size=None`` is SC2LE's literal flatten-into-256 (~67M weights at 64x64).
+  Deviation: the non-spatial vector is not broadcast into the spatial maps (before a linear 1x1
+  conv it is a per-state constant, which a spatial softmax ignores); it enters the flat state.
 * ``"resnet"``: IMPALA-style stages (conv 3x3, max-pool /2, residual blocks) that scale in width
   (``resnet_channels``) and depth (``resnet_blocks``), with optional group/layer norm (Scaled QL).
   Its spatial maps combine a full-resolution stem with the upsampled deep features.
