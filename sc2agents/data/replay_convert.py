@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 import os
 import re
@@ -140,6 +141,7 @@ _SELECT_POINT, _SELECT_RECT, _SELECT_CG = (
 # SControlGroupUpdateEvent update -> PySC2 ControlGroupAct (3 = delete has no PySC2 equivalent).
 _CG_ACT = {0: 1, 1: 2, 2: 0, 4: 3, 5: 4}
 _NEUTRAL = 16
+_POS_EVERY = 240  # game loops between SUnitPositionsEvent snapshots
 _TOWNHALLS = frozenset({"CommandCenter", "Nexus", "Hatchery"})  # start location = first camera
 _NUM_UNIT_TYPES = len(features.UNIT_TYPE_VOCAB)
 
@@ -549,7 +551,7 @@ def _selection_states(
     events.sort(key=lambda e: (e[0], e[1]))
     groups: list[list[int]] = [[] for _ in range(11)]
     loops: list[int] = [0]
-    states: list[list[int]] = [[]]
+    states: list[list[int]] = [groups[10]]
     user: list[tuple[int, int, list[int], bool]] = []
     for loop, is_sel, ev in events:
         if is_sel:
@@ -573,11 +575,13 @@ def _selection_states(
                 groups[10] = list(groups[g])
             elif upd == 3:
                 groups[g] = []
+        if groups[10] is states[-1]:
+            continue  # the active selection did not change (a hotkey on another group)
         if loops[-1] == loop:
-            states[-1] = list(groups[10])
+            states[-1] = groups[10]
         else:
             loops.append(loop)
-            states.append(list(groups[10]))
+            states.append(groups[10])
     return loops, states, user
 
 
@@ -911,18 +915,26 @@ def _draw_selected(
     lens = np.array([len(st) for st in states], np.int64)
     if lens.sum() == 0:
         return
-    tags = np.fromiter((t for st in states for t in st), np.int64, int(lens.sum()))
-    st_loop = np.repeat(np.asarray(loops, np.int64), lens)
-    nxt = np.asarray(loops[1:] + [T * s + 1], np.int64)
-    st_end = np.repeat(nxt, lens)
-    x, y, ok = pos.lookup(tags, st_loop)
+    tags = np.fromiter(itertools.chain.from_iterable(states), np.int64, int(lens.sum()))
+    first_tag = np.cumsum(lens) - lens
+    start = np.asarray(loops, np.int64)
+    end = np.asarray(loops[1:] + [T * s + 1], np.int64)
+    # Split long-lived selections at the position-snapshot cadence so that the drawn positions
+    # follow the units' last known positions, not only where they were when selected.
+    sub_state, sub_j = _expand(np.zeros(len(start), np.int64), _ceil_div(end - start, _POS_EVERY))
+    sub_start = start[sub_state] + sub_j * _POS_EVERY
+    sub_end = np.minimum(sub_start + _POS_EVERY, end[sub_state])
+    sub, tag_i = _expand(first_tag[sub_state], first_tag[sub_state] + lens[sub_state])
+    x, y, ok = pos.lookup(tags[tag_i], sub_start[sub])
     px, py = geo.to_px(x, y)
-    k0 = np.minimum(_ceil_div(st_loop, s), T + 1)[ok]
-    k1 = np.minimum(_ceil_div(st_end, s), T + 1)[ok]
-    rows, steps = _expand(k0, k1)
     M = geo.size
-    cells = (py * M + px)[ok][rows]
-    flat[steps * (C * M * M) + _CH["selected"] * M * M + cells] = 1
+    # One entry per (sub-state, cell): selected units clump, so this is far smaller than per unit.
+    key = np.unique(sub[ok] * (M * M) + (py * M + px)[ok])
+    sub_of, cells = _divmod(key, M * M)
+    k0 = np.minimum(_ceil_div(sub_start[sub_of], s), T + 1)
+    k1 = np.minimum(_ceil_div(sub_end[sub_of], s), T + 1)
+    rows, steps = _expand(k0, k1)
+    flat[steps * (C * M * M) + _CH["selected"] * M * M + cells[rows]] = 1
 
 
 def _screen_xy(
