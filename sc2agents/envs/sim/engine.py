@@ -163,6 +163,7 @@ class SimEngine:
         self.scenario_functions = np.zeros(features.NUM_FUNCTIONS, bool)
         self.scenario_functions[list(self.scenario.action_functions)] = True
         self._rendered = [False] * total
+        self._stored = [False] * total  # storage-form layers up to date (`observe_storage`)
         self._avail: list[np.ndarray | None] = [None] * total
         self._visible: list[np.ndarray | None] = [None] * total
         self.episode_reward = np.zeros((total, self.num_envs), np.float32)
@@ -222,6 +223,7 @@ class SimEngine:
             self.state.camera[player, env_ids[moved]] = c[moved]
             self.observers[player].mark_camera_dirty(env_ids[moved])
             self._rendered[player] = False
+            self._stored[player] = False
 
     def visible_units(self, player: int) -> np.ndarray:
         """Bool ``[N, U]``: live units ``player`` can see (cached until the state changes)."""
@@ -232,6 +234,7 @@ class SimEngine:
     def _invalidate(self) -> None:
         total = self.state.num_players
         self._rendered = [False] * total
+        self._stored = [False] * total
         self._avail = [None] * total
         self._visible = [None] * total
 
@@ -427,6 +430,30 @@ class SimEngine:
             "num_selected": (st.selected[player] & st.alive).sum(axis=1).astype(np.int32),
             "last_actions": st.last_actions[player].copy(),
         }
+
+    def observe_storage(self, player: int = 0) -> dict[str, np.ndarray]:
+        """Batched observation in the storage form (`features.observation_to_storage`).
+
+        Rendered directly in that form (`observe.Observer.render_storage`), without the int32
+        layers: for each game ``i`` the result equals
+        ``features.observation_to_storage(self.observe_env(i, player))``. Keys: ``screen`` uint8
+        ``[N, 26, S, S]``, ``screen_unit_type`` uint16 ``[N, S, S]``, ``minimap`` uint8
+        ``[N, 10, M, M]``, ``minimap_unit_type`` uint16 ``[N, M, M]`` (read-only views of the
+        renderer's buffers, valid until the next `step`/`reset`: copy to keep), ``player``
+        float32 ``[N, 11]``, ``available_actions`` bool ``[N, 573]`` (the engine's cached mask:
+        copy to keep) and ``game_loop`` int64 ``[N, 1]``.
+        """
+        ob = self.observers[player]
+        st = self.state
+        if not self._stored[player]:
+            ob.render_storage(st, self.visible_units(player))
+            self._stored[player] = True
+        assert ob.storage is not None
+        out = ob.storage.arrays()
+        out["player"] = observe.player_vector(st, player).astype(np.float32)
+        out["available_actions"] = self.available_mask(player)
+        out["game_loop"] = st.game_loop[:, None].astype(np.int64)
+        return out
 
     def _control_groups(self, player: int) -> np.ndarray:
         st = self.state

@@ -14,6 +14,14 @@ at once. It is built for speed:
   one fancy-index scatter per channel over all units of all games: every unit type has a
   precomputed disc stencil (pixel offsets and anti-aliasing weights) at the screen's scale.
 
+`Observer.render_storage` renders the same observation directly in the storage form of
+`features.observation_to_storage` (uint8 layers, uint16 dense ``unit_type``, log-quantised scalar
+layers) into its own preallocated contiguous buffers (`StorageBuffers`), with the same
+incremental scheme (only unit footprints are cleared and redrawn; static layers are written when
+the camera moves; unused layers stay zero). Each unit's values are converted once per unit with
+lookup tables computed from `features.layer_to_storage` itself, so the two forms cannot disagree.
+The int32 and storage buffers are independent: either, or both, may be rendered.
+
 Screen geometry follows PySC2 (`features.Features.init_camera`): the screen shows a square
 ``camera_width`` cells wide (24 by default) centred on the camera; the minimap shows the whole map,
 ``M / max(map_w, map_h)`` pixels per cell.
@@ -31,7 +39,7 @@ from sc2agents.envs.sim import units
 from sc2agents.envs.sim.scenarios import Scenario
 from sc2agents.envs.sim.state import NEUTRAL, SimState
 
-__all__ = ["Observer", "disc_stencil"]
+__all__ = ["Observer", "StorageBuffers", "disc_stencil"]
 
 _S = {name: spec.index for name, spec in features.SCREEN.items()}
 _M = {name: spec.index for name, spec in features.MINIMAP.items()}
@@ -53,6 +61,32 @@ _SCREEN_UNIT_LAYERS = (
     "unit_density_aa",
 )
 _MINIMAP_UNIT_LAYERS = ("player_id", "player_relative", "selected", "unit_type")
+
+# Storage form: channel of each layer in the uint8 ``layers`` arrays (unit_type removed).
+_STORE_S = features.storage_channels(features.SCREEN_LAYERS)
+_STORE_M = features.storage_channels(features.MINIMAP_LAYERS)
+_SC = {spec.name: i for i, spec in enumerate(_STORE_S)}
+_MC = {spec.name: i for i, spec in enumerate(_STORE_M)}
+
+
+def _storage_lut(spec: features.LayerSpec) -> np.ndarray:
+    """uint8 table with ``lut[clip(x, 0, len - 1)] == features.layer_to_storage(spec, x)``.
+
+    Exact for every integer ``x``: below 0 both give 0; past the table's end both give 255 (a
+    log-quantised layer reaches 255 at ``scale``, a plain one at 255).
+    """
+    if spec.name in ("unit_type", "buffs"):
+        raise ValueError(f"_storage_lut: {spec.name} is a vocabulary, not a scalar layer")
+    hi = spec.scale + 1 if spec.log_quantised else 256
+    return features.layer_to_storage(spec, np.arange(hi + 1, dtype=np.int64)).astype(np.uint8)
+
+
+_LUT_S = {name: _storage_lut(features.SCREEN[name]) for name in _SC if name != "buffs"}
+_LUT_M = {name: _storage_lut(features.MINIMAP[name]) for name in _MC}
+# Layers whose screen and minimap storage tables agree (their per-unit values are shared).
+_SAME_LUT = frozenset(k for k in _LUT_M if k in _LUT_S and np.array_equal(_LUT_S[k], _LUT_M[k]))
+# Dense unit-type index of every raw id (one past the largest: 0, unknown), as unit_type_index.
+_UNIT_LUT = features.unit_type_index(np.arange(max(features.UNIT_TYPE_VOCAB) + 2)).astype(np.uint16)
 
 
 def disc_stencil(
@@ -115,8 +149,11 @@ def _pixels(
     py: np.ndarray,
     size: int,
     want_aa: bool,
+    stride: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int]:
     """Flat pixel indices covered by units (game ``ni``, type ``t``, position ``px, py``).
+
+    A game's pixels start at ``game * stride`` (default ``size * size``: one image per game).
 
     Units are processed in a few buckets of similar stencil size, so that a marine is not padded
     to the pixel count of a command center. Returns ``(flat, rep, aa, units_drawn)``: pixel
@@ -125,6 +162,7 @@ def _pixels(
     """
     cx = np.floor(px).astype(np.int64)
     cy = np.floor(py).astype(np.int64)
+    gs = size * size if stride is None else stride
     length = sten.length[t]
     longest = int(length.max())
     flats, reps, aas = [], [], []
@@ -143,7 +181,7 @@ def _pixels(
         yy = cy[sel, None] + sten.dy[ts, :lmax]
         xx = cx[sel, None] + sten.dx[ts, :lmax]
         ok = sten.valid[ts, :lmax] & (yy >= 0) & (yy < size) & (xx >= 0) & (xx < size)
-        flats.append((ni[sel, None] * (size * size) + yy * size + xx)[ok])
+        flats.append((ni[sel, None] * gs + yy * size + xx)[ok])
         rows, _ = np.nonzero(ok)
         reps.append(sel[rows])
         if want_aa:
@@ -194,6 +232,41 @@ class _LayerStack:
         return self.chan(c)[: self.plane].reshape(-1, self.size, self.size)
 
 
+class StorageBuffers:
+    """The storage-form feature layers of ``N`` games, updated in place by `Observer`.
+
+    Attributes:
+        screen: uint8 ``[N, 26, S, S]`` (channels `features.storage_channels` of the screen).
+        screen_unit_type: uint16 ``[N, S, S]`` dense unit-type index.
+        minimap: uint8 ``[N, 10, M, M]``.
+        minimap_unit_type: uint16 ``[N, M, M]`` (zero unless cheating layers are allowed).
+        drawn_units: units drawn last render (screen, minimap), for benchmarks.
+        unit_pixels: unit pixels drawn last render (screen, minimap), for benchmarks.
+    """
+
+    def __init__(self, n: int, s: int, m: int) -> None:
+        # np.full, not np.zeros: every page is written now, not page-faulted in the step path.
+        self.screen = np.full((n, len(_STORE_S), s, s), 0, np.uint8)
+        self.screen_unit_type = np.full((n, s, s), 0, np.uint16)
+        self.minimap = np.full((n, len(_STORE_M), m, m), 0, np.uint8)
+        self.minimap_unit_type = np.full((n, m, m), 0, np.uint16)
+        self.drawn_camera = np.full((n, 2), np.nan, np.float32)
+        self.drawn_units = [0, 0]
+        self.unit_pixels = [0, 0]
+        # Last frame's unit pixels: (layers index at channel 0, unit_type index, channels drawn).
+        empty = np.zeros(0, np.int64)
+        self.prev: list[tuple[np.ndarray, np.ndarray, list[int]]] = [(empty, empty, [])] * 2
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Read-only views of the four arrays, keyed as in `features.observation_to_storage`."""
+        out = {}
+        for key in ("minimap", "minimap_unit_type", "screen", "screen_unit_type"):
+            v = getattr(self, key).view()
+            v.flags.writeable = False
+            out[key] = v
+        return out
+
+
 class Observer:
     """Renders observations of one player for all games (see module docstring)."""
 
@@ -232,6 +305,7 @@ class Observer:
         self.drawn_units = [0, 0]  # units drawn last render (screen, minimap), for benchmarks
         self._drawn_camera = np.full((self.n, 2), np.nan, np.float32)
         self._init_minimap_static()
+        self.storage: StorageBuffers | None = None  # created by the first `render_storage`
 
     # ------------------------------------------------------------------ static layers
     def _init_minimap_static(self) -> None:
@@ -442,6 +516,153 @@ class Observer:
         self.drawn_units[1] = self._draw(
             self.minimap, self.sten_m, _M, _MINIMAP_UNIT_LAYERS, ni, t, x * mm, y * mm, vals, False
         )
+
+    # ------------------------------------------------------------------ storage form
+    def _init_storage(self) -> StorageBuffers:
+        b = StorageBuffers(self.n, self.s, self.m)
+        mcell, mok = self._mm_cells
+        self._terrain_store = {}
+        for name in ("height_map", "pathable", "buildable"):
+            # Storage is per pixel: converting the terrain then sampling it equals sampling then
+            # converting, and 0 (off the map) stays 0.
+            self._terrain_store[name] = np.take(_LUT_S[name], self.terrain[name], mode="clip")
+            terrain_m = np.take(_LUT_M[name], self.terrain[name], mode="clip")
+            b.minimap[:, _MC[name]] = np.where(mok, terrain_m.ravel()[mcell], 0)
+        if not self._fog:
+            b.minimap[:, _MC["visibility_map"]] = _LUT_M["visibility_map"][2]
+            b.screen[:, _SC["visibility_map"]] = _LUT_S["visibility_map"][2]
+        self.storage = b
+        return b
+
+    def _storage_camera_static(self, st: SimState, b: StorageBuffers) -> None:
+        cam = st.camera[self.player]
+        changed = np.flatnonzero((cam != b.drawn_camera).any(axis=1))
+        if changed.size == 0:
+            return
+        cam = cam[changed]
+        b.drawn_camera[changed] = cam
+        cell, ok = self._screen_cells(cam)
+        for name in ("height_map", "pathable", "buildable"):
+            b.screen[changed, _SC[name]] = np.where(ok, self._terrain_store[name].ravel()[cell], 0)
+        half = self.cam_w / 2  # the minimap camera box, as `_render_camera_static`
+        lo = np.floor((cam - half) * self.mm_per_cell).astype(np.int64)
+        hi = np.ceil((cam + half) * self.mm_per_cell).astype(np.int64)
+        r = np.arange(self.m)
+        rows = (r[None, :] >= lo[:, 1:2]) & (r[None, :] < hi[:, 1:2])
+        cols = (r[None, :] >= lo[:, 0:1]) & (r[None, :] < hi[:, 0:1])
+        box = rows[:, :, None] & cols[:, None, :]
+        b.minimap[changed, _MC["camera"]] = _LUT_M["camera"][box.view(np.uint8)]
+
+    def _storage_fog(self, st: SimState, b: StorageBuffers) -> None:
+        vis = st.visibility[self.player]  # [N, H, W] values 0..2: storage = raw value
+        flat = vis.reshape(self.n, -1)
+        cell, ok = self._screen_cells(st.camera[self.player])
+        img = np.take_along_axis(flat, cell.reshape(self.n, -1), axis=1).reshape(cell.shape)
+        b.screen[:, _SC["visibility_map"]] = np.where(ok, img, 0)
+        mcell, mok = self._mm_cells
+        b.minimap[:, _MC["visibility_map"]] = np.where(mok, flat[:, mcell], 0)
+
+    def render_storage(self, st: SimState, visible: np.ndarray | None = None) -> StorageBuffers:
+        """Bring the storage-form layers up to date with the state (see module docstring).
+
+        Args:
+            st: the state.
+            visible: `visible_units` of this player when the caller has it (saves recomputing).
+        """
+        b = self.storage if self.storage is not None else self._init_storage()
+        self._storage_camera_static(st, b)
+        if self._fog:
+            self._storage_fog(st, b)
+        ni, ui = np.nonzero(self.visible_units(st) if visible is None else visible)
+        fi = ni * st.max_units + ui
+        t = st.type_idx.ravel()[fi]
+        x = st.pos[..., 0].ravel()[fi]
+        y = st.pos[..., 1].ravel()[fi]
+        raw = self._unit_values(st, fi)
+        ut = np.take(_UNIT_LUT, raw.pop("unit_type"), mode="clip")
+        vals = {k: np.take(_LUT_S[k], v, mode="clip") for k, v in raw.items() if v is not None}
+        cam = st.camera[self.player]
+        scale = self.px_per_cell
+        sx = (x - cam[ni, 0]) * scale + self.s / 2
+        sy = (y - cam[ni, 1]) * scale + self.s / 2
+        b.drawn_units[0] = self._draw_storage(b, 0, ni, t, sx, sy, vals, ut)
+        mm = self.mm_per_cell
+        mvals = {
+            k: vals[k] if k in _SAME_LUT else np.take(_LUT_M[k], raw[k], mode="clip")
+            for k in _MINIMAP_UNIT_LAYERS
+            if k in vals
+        }
+        b.drawn_units[1] = self._draw_storage(
+            b, 1, ni, t, x * mm, y * mm, mvals, ut if self.cheat else None
+        )
+        return b
+
+    def _draw_storage(
+        self,
+        b: StorageBuffers,
+        which: int,
+        ni: np.ndarray,
+        t: np.ndarray,
+        px: np.ndarray,
+        py: np.ndarray,
+        vals: dict[str, np.ndarray],
+        ut: np.ndarray | None,
+    ) -> int:
+        """`_draw` for the storage buffers (``which``: 0 screen, 1 minimap)."""
+        if which == 0:
+            layers, ut_img, sten, chan = b.screen, b.screen_unit_type, self.sten_s, _SC
+        else:
+            layers, ut_img, sten, chan = b.minimap, b.minimap_unit_type, self.sten_m, _MC
+        size = layers.shape[-1]
+        ss = size * size
+        block = layers.shape[1] * ss  # one game's layers
+        flat8 = layers.reshape(-1)
+        flat16 = ut_img.reshape(-1)
+        prev8, prev16, drawn = b.prev[which]
+        if prev8.size:
+            if drawn:
+                off = np.asarray(drawn, np.int64) * ss
+                flat8[(off[:, None] + prev8[None, :]).ravel()] = 0
+            if prev16.size:
+                flat16[prev16] = 0
+        empty = np.zeros(0, np.int64)
+        if ni.size == 0:
+            b.prev[which] = (empty, empty, [])
+            b.unit_pixels[which] = 0
+            return 0
+        density = which == 0
+        flat, rep, aa, n_drawn = _pixels(sten, ni, t, px, py, size, density, stride=block)
+        b.unit_pixels[which] = int(flat.size)
+        chans, cols = [], []
+        for name, v in vals.items():
+            chans.append(chan[name])
+            cols.append(v)
+        if chans:
+            off = np.asarray(chans, np.int64) * ss
+            flat8[(off[:, None] + flat[None, :]).ravel()] = np.stack(cols)[:, rep].ravel()
+        idx16 = empty
+        if ut is not None:
+            idx16 = flat - ni[rep] * (block - ss)
+            flat16[idx16] = ut[rep]
+        if density:  # as `_draw`: per-pixel unit count and anti-aliased coverage
+            order = np.argsort(flat, kind="stable")
+            fs = flat[order]
+            start = np.ones(fs.size, bool)
+            start[1:] = fs[1:] != fs[:-1]
+            first = np.flatnonzero(start)
+            pix = fs[first]
+            counts = np.diff(np.append(first, fs.size))
+            cov = np.minimum(np.add.reduceat(aa[order], first), 255)
+            cd, ca = chan["unit_density"], chan["unit_density_aa"]
+            flat8[np.concatenate([pix + cd * ss, pix + ca * ss])] = np.concatenate(
+                [
+                    np.take(_LUT_S["unit_density"], counts, mode="clip"),
+                    np.take(_LUT_S["unit_density_aa"], cov, mode="clip"),
+                ]
+            )
+            chans += [cd, ca]
+        b.prev[which] = (flat, idx16, chans)
+        return n_drawn
 
     # ------------------------------------------------------------------ structured parts
     def feature_units(self, st: SimState, env: int) -> np.ndarray:
