@@ -65,10 +65,10 @@ then works on the occupied cells only (~5-10% of the grid). Python loops run ove
 only (selection replay, hotkeys). What remains is dominated by materialising the dense storage
 form (two views x ``[T+1, 10, M, M]`` uint8 + ``[T+1, M, M]`` uint16, ~100 kB per game step for
 both views), i.e. memory bandwidth. ``benchmarks/replay_conversion.py`` measured
-``decode / conversion`` = 0.42 (wall) / 0.46 (CPU) over the 35 usable replays of
-``../shared/replays`` on a 2-core machine under heavy load from other jobs: ~0.5-0.7 on
-high-APM pro games (where the decode is expensive), ~0.3 on slow, low-APM games (cheap decode,
-same number of steps to write).
+``decode / conversion`` = 0.44 (wall) / 0.46 (CPU) over the 36 usable replays of
+``../shared/replays`` (2-core machine, load average 7-13 from other jobs): ~0.5-0.9 on high-APM
+pro games (where the decode is expensive), ~0.3 on slow, low-APM games (cheap decode, same number
+of steps to write). The target (>= 0.5) is not met on average.
 """
 
 from __future__ import annotations
