@@ -167,3 +167,28 @@ def test_storage_lut_matches_layer_to_storage_everywhere():
     assert np.array_equal(
         np.take(observe._UNIT_LUT, raw, mode="clip"), features.unit_type_index(raw)
     )
+
+
+def test_vector_env_copy_and_views_agree_with_reference():
+    from sc2agents.envs.sim.vector_env import SimVectorEnv
+
+    envs = [SimVectorEnv(3, "DefeatRoaches", seed=0, copy=c, action_error="warn") for c in (1, 0)]
+    obs = [e.reset(seed=0)[0] for e in envs]
+    rng = np.random.default_rng(0)
+    kept = []
+    for t in range(12):
+        fn, args = _random_actions(envs[0].engine, rng)
+        obs = [e.step({"function": fn[0], "args": args[0]})[0] for e in envs]
+        for key, v in obs[0].items():
+            np.testing.assert_array_equal(v, obs[1][key], err_msg=key)
+        assert not obs[1]["screen"].flags.writeable
+        kept.append({k: v.copy() for k, v in obs[0].items()})
+        if t == 0:
+            first = obs[0]
+    # copy=True arrays are the caller's: later steps do not change them.
+    for key, v in first.items():
+        np.testing.assert_array_equal(v, kept[0][key], err_msg=key)
+    for i in range(3):
+        ref = features.observation_to_storage(envs[0].engine.observe_env(i))
+        for key, v in ref.items():
+            np.testing.assert_array_equal(obs[0][key][i], v, err_msg=key)
