@@ -15,11 +15,11 @@ whose loss shaping we follow.
     \qquad C = \mathbb{E}\big[\mathrm{relu}(d(s, s') - c)^2\big]
 
 ``d(s, g) = IQE(z(s), z(g))`` (or MRN) is a quasimetric by construction; ``z`` is the spatial
-encoder plus a linear projection. ``c`` is the transition's step count ``k`` (``log(discounts) /
-log(gamma)``, 1 for one-step data). Random goals ``g_rand`` are ``batch.goals`` rolled by one row
-(OGBench: value goals uniformly random). ``lambda = exp(log_lambda)`` is the Lagrange multiplier;
-minimising ``lambda (eps - sg(C))`` raises it while the constraint is violated. Defaults
-``kappa = 100, m = 5, eps = 0.05`` are OGBench's (``= softplus_{beta=0.01}(500 - d)``).
+encoder plus an MLP projector (``projector_hidden``). ``c`` is the transition's step count ``k``
+(``log(discounts) / log(gamma)``, 1 for one-step data). Random goals ``g_rand`` are ``batch.goals``
+rolled by one row (OGBench: value goals uniformly random). ``lambda = exp(log_lambda)`` is the
+Lagrange multiplier; minimising ``lambda (eps - sg(C))`` raises it while the constraint is violated.
+Defaults ``kappa = 100, m = 5, eps = 0.05`` are OGBench's (``= softplus_{beta=0.01}(500 - d)``).
 
 Policy extraction (goal-conditioned actor, actor goals = ``batch.goals``):
 
@@ -55,6 +55,7 @@ class QRLConfig:
     learner_name: str = "qrl"  # Registry key; equals the file stem.
     encoder: str = presets.DEFAULT  # Encoder preset (sc2agents.networks.presets).
     latent_dim: int = 64  # Size of z(s).
+    projector_hidden: tuple[int, ...] = (256,)  # MLP between encoder and latent (QRL projector).
     quasimetric: Literal["iqe", "mrn"] = "iqe"  # Distance head.
     iqe_components: int = 8  # IQE: number of components (latent_dim / components dims each).
     lr: float = 3e-4  # Adam learning rate (encoder, lambda, dynamics).
@@ -109,7 +110,9 @@ class QRLLearner:
         screen, minimap = tu.parse_action_spec(action_spec)
         enc = presets.get(config.encoder)
         d = config.latent_dim
-        self.z = heads.ValueNetwork(enc, obs_spec, screen, minimap, out_dim=d)
+        self.z = heads.ValueNetwork(
+            enc, obs_spec, screen, minimap, out_dim=d, hidden=config.projector_hidden
+        )
         self.metric: nn.Module = (
             IQE(d, config.iqe_components) if config.quasimetric == "iqe" else MRN(d)
         )

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -42,6 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sc2agents.envs import features
+from sc2agents.networks.mlp import MLP
 from sc2agents.networks.spatial import EncoderConfig, EncoderOutput, SpatialEncoder
 from sc2agents.utils.torch_utils import obs_to_torch
 
@@ -535,7 +536,10 @@ class QNetwork(nn.Module):
 
 
 class ValueNetwork(nn.Module):
-    """Encoder + linear: ``V(s[, g])`` ``[B]`` (``out_dim=1``) or an embedding ``[B, out_dim]``."""
+    """Encoder + MLP: ``V(s[, g])`` ``[B]`` (``out_dim=1``) or an embedding ``[B, out_dim]``.
+
+    ``hidden`` are the MLP's hidden widths (GELU + LayerNorm); empty = one linear layer.
+    """
 
     def __init__(
         self,
@@ -545,12 +549,13 @@ class ValueNetwork(nn.Module):
         minimap_size: int,
         goal_conditioned: bool = False,
         out_dim: int = 1,
+        hidden: Sequence[int] = (),
     ) -> None:
         super().__init__()
         self.encoder = SpatialEncoder(
             encoder, obs_spec, screen_size, minimap_size, goal_conditioned
         )
-        self.out = nn.Linear(self.encoder.vector_dim, out_dim)
+        self.out = MLP(self.encoder.vector_dim, tuple(hidden), out_dim)
         self.out_dim = out_dim
 
     def forward(
