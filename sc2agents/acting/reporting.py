@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from sc2agents.acting.evaluator import EvalReport
+from sc2agents.acting.evaluator import DIFFICULTIES, EvalReport
 from sc2agents.acting.league import League
 
 __all__ = [
@@ -84,17 +84,23 @@ def plot_win_rates(report: EvalReport, path: str | pathlib.Path) -> pathlib.Path
     """Win rate by opponent (difficulty) with Wilson intervals; for minigames, mean score ± sem."""
     from matplotlib.figure import Figure
 
-    names = list(report.summary)
-    fig = Figure(figsize=(max(4.0, 1.2 * len(names) + 2), 3.6))
+    order = {d: i for i, d in enumerate(DIFFICULTIES)}  # easiest first, whatever the dict order
+    names = sorted(report.summary, key=lambda n: order.get(n.split("/")[0], len(order)))
+    fig = Figure(figsize=(max(4.0, 1.2 * len(names) + 3), 3.6))
     ax = fig.add_subplot()
     x = np.arange(len(names))
     if all("win_rate" in report.summary[n] for n in names):
         rate = np.array([report.summary[n]["win_rate"] for n in names])
+        tie = np.array([report.summary[n]["tie_rate"] for n in names])
+        loss = np.array([report.summary[n]["loss_rate"] for n in names])
         ci = np.array([report.summary[n]["win_ci"] for n in names])
         err = np.stack([rate - ci[:, 0], ci[:, 1] - rate])
-        ax.bar(x, rate, yerr=err, capsize=4, color="#4c72b0")
+        ax.bar(x, rate, yerr=err, capsize=4, color="#4c72b0", label="win (95% Wilson CI)")
+        ax.bar(x, tie, bottom=rate, color="#bbbbbb", label="tie")
+        ax.bar(x, loss, bottom=rate + tie, color="#dd8452", label="loss")
         ax.set_ylim(0, 1.05)
-        ax.set_ylabel("win rate (95% Wilson CI)")
+        ax.set_ylabel("share of games")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     else:
         mean = np.array([report.summary[n].get("score_mean", np.nan) for n in names])
         sem = np.array([report.summary[n].get("score_sem", 0.0) for n in names])
