@@ -3,7 +3,7 @@
     python -m sc2agents.bin.study --experiment=data_scaling --budget=small
 
 A fixed gradient budget per cell (as ALGORITHMS.md §D.1); the datasets of one task share their
-first episodes (same rollout seed). ``small``: H100, 2-episode base (2/8/32/128 episodes).
+first episodes (same rollout seed). ``small``: H100, DQN and MC, 2-episode base (2/8/32/128 episodes).
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ def get_config():
             },
             "small": {
                 "tasks": ("BeaconChain-H100",),
-                "methods": ("dqn", "nstep_sarsa", "mc"),
+                "methods": ("dqn", "mc"),
                 "seeds": (0, 1, 2),
                 "episodes": 2,
                 "data_multipliers": (1, 4, 16, 64),
                 "quality": "mixed",
-                "steps": 200,
-                "batch_size": 32,
-                "eval_points": 1024,
+                "steps": 150,
+                "batch_size": 16,
+                "eval_points": 768,
                 "eval_episodes": 4,
             },
             "full": {
