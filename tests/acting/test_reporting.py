@@ -34,7 +34,11 @@ def test_league_report_files(tmp_path):
     league.record(MatchRecord(0, "a", "b", 1, 1.0, 0.0, 5, 0))
     league.record(MatchRecord(1, "a", "b", 0, 1.0, 1.0, 5, 1))
     paths = reporting.write_league_report(league, tmp_path)
-    data = json.loads((tmp_path / "ratings.json").read_text())  # strict JSON: no NaN
+
+    def no_nan(token):
+        raise ValueError(f"non-standard JSON constant {token}")
+
+    data = json.loads((tmp_path / "ratings.json").read_text(), parse_constant=no_nan)
     assert data["num_matches"] == 2 and data["members"][0] == "a"
     i, j = data["members"].index("a"), data["members"].index("b")
     assert data["payoff"][i][j] == 0.75 and data["payoff"][i][data["members"].index("c")] is None
