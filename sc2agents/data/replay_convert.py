@@ -739,14 +739,6 @@ def _episode_for(
     # Sparse over occupied (step, cell) positions: ~5-10% of the grid, so every per-view pass
     # below touches ~1M elements instead of (T+1)*M*M.
     nz, nz_owner, base = segs["nz"], segs["nz_owner"], segs["nz_base"]
-    keep = None
-    if cfg.fog == "approx":
-        enemy = np.flatnonzero(nz_owner == opp.player_id)
-        seen = _vision(segs["k0"][own], segs["k1"][own], segs["cell"][own], T, M,
-                       cfg.sight_radius * geo.scale, nz[enemy])  # fmt: skip
-        keep = np.ones(len(nz), bool)
-        keep[enemy[~seen]] = False
-        nz, nz_owner, base = nz[keep], nz_owner[keep], base[keep]
     lut_rel = np.zeros(256, np.uint8)
     lut_rel[pid], lut_rel[opp.player_id], lut_rel[_NEUTRAL] = 1, 4, 3
     mm = np.zeros((T + 1, C, M, M), np.uint8)
@@ -757,7 +749,16 @@ def _episode_for(
         unit_type = shared_type
     else:
         unit_type = np.zeros((T + 1, M, M), np.uint16)
-        unit_type.reshape(-1)[nz] = segs["nz_type"] if keep is None else segs["nz_type"][keep]
+        unit_type.reshape(-1)[nz] = segs["nz_type"]
+    if cfg.fog == "approx":
+        # Draw everything, then blank the enemy cells no own unit sees (fewer than the cells).
+        enemy = np.flatnonzero(nz_owner == opp.player_id)
+        seen = _vision(segs["k0"][own], segs["k1"][own], segs["cell"][own], T, M,
+                       cfg.sight_radius * geo.scale, nz[enemy])  # fmt: skip
+        hidden = enemy[~seen]
+        flat[base[hidden] + _CH["player_relative"] * plane] = 0
+        flat[base[hidden] + _CH["player_id"] * plane] = 0
+        unit_type.reshape(-1)[nz[hidden]] = 0
     # Camera rectangle (sparse: a small box per step).
     cam_x, cam_y = _camera_track(rep, pid, T, s=cfg.step_mul, horizon=horizon)
     half = cfg.camera_width / 2.0
