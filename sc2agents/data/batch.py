@@ -11,7 +11,7 @@ Keys (``B`` = batch size; ``K`` = chunk length; ``H, W`` = layer resolution):
   - ``minimap`` uint8 ``[B, 10, H, W]`` and ``minimap_unit_type`` uint16 ``[B, H, W]``;
   - ``screen`` uint8 ``[B, 26, H, W]`` and ``screen_unit_type`` uint16 ``[B, H, W]`` (optional);
   - ``player`` float32 ``[B, 11]``; ``available_actions`` bool ``[B, 573]``;
-  - ``unit_counts`` float32 ``[B, U]`` (optional; replay datasets).
+  - ``unit_counts`` uint16 ``[B, U]`` in datasets, int32 after `Batch.to` (optional; replay datasets).
 * ``next_observations``: same keys, the observation after the (n-step / chunked) transition.
 * ``actions``: ``function`` int64 ``[B]`` and ``args`` int64 ``[B, 13]`` (`features.encode_action`).
 * ``rewards`` float32 ``[B]``: the (n-step discounted) reward sum of the transition.
