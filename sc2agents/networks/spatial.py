@@ -297,6 +297,12 @@ class SpatialEncoder(nn.Module):
         in_ch = {s: self.embed[s].out_channels * n_in for s in self.streams}
         flat = 0
         if c.torso == "atari":
+            small = [s for s in self.streams if self.in_sizes[s] < 8]
+            if small:
+                raise ValueError(
+                    f"obs_spec['{small[0]}']: the atari torso (8x8/4 then 4x4/2 convs) needs "
+                    f"layers of at least 8x8, got {self.in_sizes[small[0]]}"
+                )
             self.stems = nn.ModuleDict(
                 {
                     s: nn.Sequential(

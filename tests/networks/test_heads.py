@@ -123,3 +123,21 @@ def test_sample_respects_mask_and_arg_slots() -> None:
     assert set(fn[5:].tolist()) <= {0, 331, 2} and (fn[:5] == 0).all()
     used = torch.as_tensor(features.FUNCTION_ARG_MASK)[fn]
     assert (args[~used] == -1).all() and (args[used] >= 0).all()
+
+
+def test_atari_net_spatial_policy_is_independent_x_and_y() -> None:
+    """SC2LE Atari-net: p(x, y) = p(x) p(y), i.e. logit[y, x] = a[y] + b[x] (rank-1 interaction)."""
+    spec = spatial.example_obs_spec(8, 8)
+    obs = obs_to_torch(spatial.random_storage_obs(spec, 2, np.random.default_rng(0)), "cpu")
+    actor = heads.ActorNetwork(presets.get("atari_tiny"), spec, 6, 6)  # 8x8 layers, 6x6 actions
+    with torch.no_grad():
+        logits = actor(obs).arg_logits[features.ARG_TYPES.index("screen")].view(2, 6, 6)
+    inter = logits - logits[:, :, :1] - logits[:, :1, :] + logits[:, :1, :1]
+    assert torch.allclose(inter, torch.zeros_like(inter), atol=1e-5)
+    with pytest.raises(ValueError, match="at least 8x8"):
+        heads.ActorNetwork(presets.get("atari_tiny"), spatial.example_obs_spec(6, 6), 6, 6)
+    fc = heads.ActorNetwork(presets.get("fullyconv_tiny"), spec, 6, 6)  # FullyConv is not rank-1
+    with torch.no_grad():
+        logits = fc(obs).arg_logits[features.ARG_TYPES.index("screen")].view(2, 6, 6)
+    inter = logits - logits[:, :, :1] - logits[:, :1, :] + logits[:, :1, :1]
+    assert inter.abs().max() > 1e-4
