@@ -462,3 +462,34 @@ def make_cells(experiment: str, budget: Budget) -> list[Cell]:
                     for v in variants:
                         cells.append(Cell(experiment, m, task, s, mult, v))
     return cells
+
+
+def constant_baseline(task: str, budget: Budget) -> dict[str, Any] | None:
+    """Value error of the constant predictor "mean training return" on the held-out steps.
+
+    The reference a learner must beat to have learned anything about *which* state it is in; the
+    report adds it as the row ``const``. None when the dataset has not been built.
+    """
+    from sc2agents.data import samplers
+    from sc2agents.data.dataset import open_dataset
+    from sc2agents.training import parts
+
+    path = tasks.dataset_dir(budget.data_root, task, budget.quality, budget.episodes, budget.size)
+    if not (path / "manifest.json").exists():
+        return None
+    ds = open_dataset(path)
+    gamma = gamma_of(task)
+    starts, lengths, terminated = _episode_table(ds)
+    train_steps, val_steps = parts.split_episodes(lengths, budget.val_fraction)
+    smp = samplers.Sampler(ds, samplers.SamplerConfig(gamma=gamma, n_step=1, returns=True), seed=0)
+    rng = np.random.default_rng(0)
+    tr = train_steps[rng.integers(0, len(train_steps), min(4096, len(train_steps)))]
+    const = float(np.mean(smp.batch_at(tr).returns))
+    ep_of = np.searchsorted(starts, val_steps, side="right") - 1
+    keep = terminated[ep_of]
+    val_steps, ep_of = val_steps[keep], ep_of[keep]
+    if not len(val_steps):
+        return None
+    true = np.asarray(smp.batch_at(val_steps).returns, np.float64)
+    dist = starts[ep_of] + lengths[ep_of] - val_steps - 1
+    return metrics.value_error_by_distance(np.full_like(true, const), true, dist)

@@ -64,9 +64,21 @@ def _value_bins(results: Sequence[Mapping[str, Any]]) -> list[int]:
 
 
 def _value_section(
-    results: Sequence[Mapping[str, Any]], out: pathlib.Path, groups: Sequence[str], tag: str
+    results: Sequence[Mapping[str, Any]],
+    out: pathlib.Path,
+    groups: Sequence[str],
+    tag: str,
+    budget: ex.Budget | None = None,
 ) -> list[str]:
     flat = _flat(results)
+    if budget is not None:  # reference rows: the constant "mean training return" predictor
+        for task in dict.fromkeys(r["task"] for r in results):
+            base = ex.constant_baseline(task, budget)
+            if base is not None:
+                row = {g: "" for g in groups}
+                row.update({"method": "const (train mean)", "task": task})
+                row.update(ex.flat_metrics({"value": base}))
+                flat.append(row)
     los = _value_bins(results)
     if not los:
         return ["No value results yet."]
@@ -80,10 +92,12 @@ def _value_section(
     hi_of = dict(zip(edges, edges[1:], strict=False))
     lines = [
         "Mean absolute error |Q(s,a) - G| and mean bias (Q - G) against the true discounted "
-        "return G of held-out goal-reaching episodes; 95% t-interval over seeds.",
+        "return G of held-out goal-reaching episodes; 95% t-interval over seeds. "
+        "`const (train mean)` predicts the mean training return everywhere (the reference a "
+        "learner must beat).",
         "",
         markdown_table(
-            [*groups, "n", "|err| overall", "bias overall"],
+            [*groups, "n", "mean abs error", "mean bias"],
             [
                 [
                     *(a[g] for g in groups),
@@ -246,7 +260,7 @@ def write_report(
         secs = [float(r.get("seconds", 0.0)) for r in results]
         lines += [f"- compute: {sum(secs) / 60:.1f} cell-minutes in total", ""]
     if experiment == "value_bias":
-        lines += _value_section(results, out, ("method", "task"), "value_bias")
+        lines += _value_section(results, out, ("method", "task"), "value_bias", budget)
     elif experiment == "data_scaling":
         lines += _value_section(results, out, ("method", "data_mult", "task"), "data_scaling")
         lines += _metric_section(
