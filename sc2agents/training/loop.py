@@ -289,7 +289,6 @@ class Trainer:
         exp, r = self.exp, self.exp.run
         to_write = self._check_config_file()
         device = self._setup_torch()
-        seeding.seed_everything(r.seed)
 
         # Everything that can reject the config (dataset shapes, learner construction) runs before
         # the run dir is created, so a bad config leaves nothing behind.
@@ -297,6 +296,9 @@ class Trainer:
         evaluate = make_eval(exp, self.run_dir) if make_eval is not None else None
         data = self.components.make_data(exp)
         self.obs_spec, self.action_spec = data.obs_spec, data.action_spec
+        # Seeded here, after data and evaluator: building a dataset (first run only) must not
+        # change the learner's initialisation.
+        seeding.seed_everything(r.seed)
         learner = self.components.make_learner(exp, data.obs_spec, data.action_spec, device)
         if to_write is not None:
             self.run_dir.mkdir(parents=True, exist_ok=True)

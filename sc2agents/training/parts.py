@@ -53,6 +53,8 @@ __all__ = [
     "split_episodes",
 ]
 
+# Evaluator statistics that measure time, logged under time/ (eval/ must be reproducible).
+_TIMING_STATS = {"wall_s_mean": "game_s", "cpu_s_mean": "game_cpu_s"}
 _SPLIT_SEED = 20_240_601  # Fixed: the held-out episodes do not depend on the run seed.
 
 
@@ -311,8 +313,9 @@ def make_evaluator(exp: tc.ExperimentConfig, run_dir: pathlib.Path | None = None
         for k, x in report.metrics("eval").items():
             if math.isnan(x):
                 continue
-            if k.endswith("/wall_s_mean"):  # Timing, not a result: keep eval/ reproducible.
-                k = "time/eval_game_s" if len(opponents) == 1 else "time/" + k[len("eval/") :]
+            stat = k.rsplit("/", 1)[-1]
+            if stat in _TIMING_STATS:  # Timing, not a result: keep eval/ reproducible.
+                k = f"time/eval_{_TIMING_STATS[stat]}" if len(opponents) == 1 else "time/" + k[5:]
             out[k] = x
         out[f"eval/{e.task}/errors"] = float(len(report.errors))
         return out

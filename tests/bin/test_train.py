@@ -90,6 +90,7 @@ def test_smoke_run_writes_run_dir_and_applies_overrides(
     keys = set().union(*loggers.read_jsonl(baseline / "metrics.jsonl"))
     assert any(k.startswith("train/") for k in keys) and any(k.startswith("val/") for k in keys)
     assert "eval/MoveToBeacon/minigame/score_mean" in keys and "time/wait_batch_frac" in keys
+    assert not [k for k in keys if k.startswith("eval/") and k.endswith("_s_mean")]  # Timing.
 
 
 def test_resume_after_kill_matches_an_uninterrupted_run(
