@@ -1,23 +1,28 @@
 """Simulator throughput (agent steps per second) vs a bare numpy scatter bound of the same run.
 
-For DefeatRoaches, CollectMineralShards and the Terran 1v1 melee Simple64 (the agent against the
-default very_easy built-in bot, which acts inside the step) at 1, 16, 64 and 256 parallel games
-(``step_mul=8``, 64x64 screen and minimap, every feature layer rendered each step), it times
-``SimEngine.step_encoded`` (uniformly random *available* actions with random arguments, games reset
-as they end) plus ``SimEngine.observe`` (the feature layers of all games). The melee's target is
-the ratio only (>= 0.25 at 64 games); the 20,000 env-steps/s target is the mini-games'.
+What is timed is the path users take: `SimVectorEnv.step` (action checks, autoreset, the engine's
+step and the observation in the storage form of `features.observation_to_storage`, rendered
+directly by the engine), for DefeatRoaches, CollectMineralShards and the Terran 1v1 melee Simple64
+(the agent against the default very_easy built-in bot, which acts inside the step) at 1, 16, 64 and
+256 parallel games (``step_mul=8``, 64x64 screen and minimap, every feature layer rendered each
+step), with uniformly random *available* actions with random arguments. Two columns: the default
+``copy=True`` (fresh observation arrays each step, as Gymnasium's ``SyncVectorEnv``) and
+``copy=False`` (read-only views of the renderer's buffers: the engine alone plus the env's checks).
+The melee's target is the ratio only (>= 0.25 at 64 games); the 20,000 env-steps/s target is the
+mini-games'.
 
 The bound is measured in the same run on the same machine: a bare numpy loop that only scatters
 the same number of units into the same layers, i.e. for each step it takes as many unit positions
 as the simulator drew that step (screen and minimap), turns them into pixel indices with a disc
 stencil of the same average pixel count, zeroes last step's pixels and writes one value per unit
-into each layer the simulator drew, in the same ``[N, C, 64, 64]`` int32 buffers. No game logic,
-no actions, no fog, no structured observations.
+into each layer the simulator drew, in buffers of the storage form (uint8 ``[N, C, 64, 64]``
+layers, uint16 ``unit_type``). No game logic, no actions, no fog, no structured observations.
 
-``ratio`` = simulator env-steps/s / bound env-steps/s (target at 64 games: >= 0.25, and
->= 20,000 env-steps/s on 2 cores). Both are reported per wall second and per CPU second of this
-process (``time.process_time``): on a shared, loaded machine the wall figures drop with the load,
-the CPU figures show what a free core delivers. numpy runs the step on one core.
+``ratio`` = vector env env-steps/s (copy=True) / bound env-steps/s (target at 64 games: >= 0.25,
+and >= 20,000 env-steps/s on 2 cores). Both are reported per wall second and per CPU second of
+this process (``time.process_time``): the machine is shared, so on a loaded machine the wall
+figures drop with the load while the CPU figures show what a free core delivers. numpy runs the
+step on one core.
 
 Usage: ``python benchmarks/sim_throughput.py [--quick] [--json=PATH] [--games=1,16,64,256]``.
 """
@@ -38,7 +43,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
 from sc2agents.envs import features  # noqa: E402
 from sc2agents.envs.sim import observe as sim_observe  # noqa: E402
-from sc2agents.envs.sim.engine import SimEngine  # noqa: E402
+from sc2agents.envs.sim.vector_env import SimVectorEnv  # noqa: E402
 
 MAPS = ("DefeatRoaches", "CollectMineralShards", "Simple64")
 MELEE = ("Simple64",)  # the Terran 1v1 vs a built-in bot: target ratio >= 0.25 only
@@ -52,50 +57,45 @@ _HI = np.array(
 )
 
 
-def random_actions(
-    rng: np.random.Generator, avail: np.ndarray, p_camera: float = 0.0
-) -> tuple[np.ndarray, np.ndarray]:
+def random_actions(rng: np.random.Generator, avail: np.ndarray) -> dict[str, np.ndarray]:
     """Uniformly random available function per game, uniform random arguments (encoded)."""
     score = rng.random(avail.shape) * avail
     fn = np.argmax(score, axis=1)
-    args = (rng.random((fn.size, _HI.size)) * _HI).astype(np.int32)
+    args = (rng.random((fn.size, _HI.size)) * _HI).astype(np.int64)
     args[~features.FUNCTION_ARG_MASK[fn]] = -1
-    return fn[None].astype(np.int32), args[None]
+    return {"function": fn, "args": args}
 
 
 def run_sim(
-    map_name: str, games: int, steps: int, seed: int = 0
+    map_name: str, games: int, steps: int, copy: bool = True, seed: int = 0
 ) -> tuple[float, float, dict[str, list[int]]]:
-    """Simulator env-steps per wall second and per CPU second.
+    """`SimVectorEnv.step` env-steps per wall second and per CPU second.
 
     Also returns, per step, the units and unit pixels drawn (screen, minimap) and the number of
     screen layers drawn, for the bound.
     """
-    eng = SimEngine(map_name, games, screen_size=SIZE, minimap_size=SIZE, step_mul=8, seed=seed)
+    vec = SimVectorEnv(
+        games, map_name, screen_size=SIZE, minimap_size=SIZE, step_mul=8, seed=seed, copy=copy
+    )
     rng = np.random.default_rng(seed)
-    eng.reset()
-    obs = eng.observe()
+    obs, _ = vec.reset(seed=seed)
     timed = cpu = 0.0
     px_s, px_m, n_layers, units_s, units_m = [], [], [], [], []
     warm = max(2, steps // 10)
     for t in range(steps + warm):
-        fn, args = random_actions(rng, obs["available_actions"])
+        act = random_actions(rng, obs["available_actions"])
         t0, c0 = time.perf_counter(), time.process_time()
-        res = eng.step_encoded(fn, args)
-        done = np.flatnonzero(res.terminated | res.truncated)
-        if done.size:
-            eng.reset(done)
-        obs = eng.observe()
+        obs, *_ = vec.step(act)
         dt, dc = time.perf_counter() - t0, time.process_time() - c0
         if t >= warm:
             timed += dt
             cpu += dc
-            ob = eng.observers[0]
-            px_s.append(int(ob.screen.prev.size))
-            px_m.append(int(ob.minimap.prev.size))
-            n_layers.append(len(ob.screen.drawn))
-            units_s.append(int(ob.drawn_units[0]))
-            units_m.append(int(ob.drawn_units[1]))
+            b = vec.engine.observers[0].storage
+            px_s.append(int(b.unit_pixels[0]))
+            px_m.append(int(b.unit_pixels[1]))
+            n_layers.append(len(b.prev[0][2]))
+            units_s.append(int(b.drawn_units[0]))
+            units_m.append(int(b.drawn_units[1]))
     counts = {
         "px_s": px_s,
         "px_m": px_m,
@@ -103,6 +103,7 @@ def run_sim(
         "units_s": units_s,
         "units_m": units_m,
     }
+    vec.close()
     return games * steps / timed, games * steps / max(cpu, 1e-9), counts
 
 
@@ -125,12 +126,15 @@ def run_bound(
     Returns env-steps per wall second and per CPU second.
     """
     rng = np.random.default_rng(seed)
-    scr = sim_observe._LayerStack(len(features.SCREEN_LAYERS), games, SIZE)
-    mm = sim_observe._LayerStack(len(features.MINIMAP_LAYERS), games, SIZE)
-    # The screen layers the simulator drew (its most frequent count), in PySC2 order.
+    plane = games * SIZE * SIZE
+    # Storage-form buffers, one contiguous block per channel (the cheapest layout to scatter).
+    scr = np.full((len(features.storage_channels(features.SCREEN_LAYERS)), plane), 0, np.uint8)
+    mm = np.full((len(features.storage_channels(features.MINIMAP_LAYERS)), plane), 0, np.uint8)
+    scr_unit_type = np.full(plane, 0, np.uint16)
+    # The uint8 screen layers the simulator drew (its most frequent count), plus unit_type.
     n_s = int(np.bincount(n_layers).argmax()) if n_layers else 0
-    s_layers = [features.SCREEN[n].index for n in sim_observe._SCREEN_UNIT_LAYERS][:n_s]
-    m_layers = [features.MINIMAP[n].index for n in ("player_id", "player_relative", "selected")]
+    s_layers = [scr[c] for c in range(n_s)] + [scr_unit_type]
+    m_layers = [mm[sim_observe._MC[n]] for n in ("player_id", "player_relative", "selected")]
 
     def stencil(px: float) -> tuple[np.ndarray, np.ndarray]:
         r = 0.5
@@ -149,22 +153,21 @@ def run_bound(
             (
                 np.sort(rng.integers(0, games, ks)),
                 rng.uniform(0, SIZE, (ks, 2)).astype(np.float32),
-                rng.integers(1, 255, ks).astype(np.int32),
+                rng.integers(1, 255, ks).astype(np.uint8),
                 np.sort(rng.integers(0, games, km)),
                 rng.uniform(0, SIZE, (km, 2)).astype(np.float32),
-                rng.integers(1, 255, km).astype(np.int32),
+                rng.integers(1, 255, km).astype(np.uint8),
             )
         )
 
-    def scatter(stack, layers, env, pos, val, sten, prev):
+    def scatter(layers, env, pos, val, sten, prev):
         dy, dx = sten
         yy = np.floor(pos[:, 1]).astype(np.int64)[:, None] + dy
         xx = np.floor(pos[:, 0]).astype(np.int64)[:, None] + dx
         ok = (yy >= 0) & (yy < SIZE) & (xx >= 0) & (xx < SIZE)
         flat = (env[:, None] * (SIZE * SIZE) + yy * SIZE + xx)[ok]
         v = np.broadcast_to(val[:, None], ok.shape)[ok]
-        for c in layers:
-            ch = stack.chan(c)
+        for ch in layers:
             ch[prev] = 0
             ch[flat] = v
         return flat
@@ -174,8 +177,8 @@ def run_bound(
     t0, c0 = time.perf_counter(), time.process_time()
     for t in range(steps):
         es, ps, vs, em, pm, vm = frames[t % len(frames)]
-        prev_s = scatter(scr, s_layers, es, ps, vs, ls, prev_s)
-        prev_m = scatter(mm, m_layers, em, pm, vm, lm, prev_m)
+        prev_s = scatter(s_layers, es, ps, vs, ls, prev_s)
+        prev_m = scatter(m_layers, em, pm, vm, lm, prev_m)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     return games * steps / wall, games * steps / max(cpu, 1e-9)
 
@@ -196,6 +199,7 @@ def main() -> None:
                 steps = 150 if a.quick else 600
             sim, sim_cpu, counts = run_sim(map_name, g, steps)
             bound, bound_cpu = run_bound(g, **counts)
+            views, views_cpu, _ = run_sim(map_name, g, steps, copy=False)
             px_s = counts["px_s"]
             rows.append(
                 {
@@ -208,6 +212,9 @@ def main() -> None:
                     "env_steps_per_cpu_s": round(sim_cpu, 1),
                     "bound_env_steps_per_cpu_s": round(bound_cpu, 1),
                     "ratio_cpu": round(sim_cpu / bound_cpu, 3),
+                    "no_copy_env_steps_per_s": round(views, 1),
+                    "no_copy_env_steps_per_cpu_s": round(views_cpu, 1),
+                    "no_copy_ratio_cpu": round(views_cpu / bound_cpu, 3),
                     "unit_pixels_per_step": int(np.mean(px_s)),
                 }
             )
@@ -216,7 +223,9 @@ def main() -> None:
                 f"{map_name:22s} games={g:4d} env-steps/s={r['env_steps_per_s']:>9,.0f} "
                 f"bound={r['bound_env_steps_per_s']:>10,.0f} ratio={r['ratio']:.3f} | per CPU-s: "
                 f"{r['env_steps_per_cpu_s']:>9,.0f} bound={r['bound_env_steps_per_cpu_s']:>10,.0f} "
-                f"ratio={r['ratio_cpu']:.3f}",
+                f"ratio={r['ratio_cpu']:.3f} | copy=False: {r['no_copy_env_steps_per_s']:>9,.0f} "
+                f"per CPU-s {r['no_copy_env_steps_per_cpu_s']:>9,.0f} "
+                f"ratio={r['no_copy_ratio_cpu']:.3f}",
                 flush=True,
             )
     melee64 = [r for r in rows if r["games"] == 64 and r["map"] in MELEE]
