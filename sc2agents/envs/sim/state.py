@@ -182,6 +182,7 @@ class SimState:
         self.target_unit[e] = -1
         self.queued_order[e] = -1
         self.queued_unit[e] = -1
+        self.queued_pos[e] = 0.0  # so that a reset game's state never depends on the last episode
         self.order[e] = Order.IDLE
         self.aggro[e] = False
         self.cooldown[e] = 0
