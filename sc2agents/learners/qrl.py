@@ -144,15 +144,26 @@ class QRLLearner:
         k = torch.log(batch.discounts.clamp(min=1e-30)) / math.log(self.config.gamma)
         return k.round().clamp(min=1)
 
-    def value_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def latents(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``z(s), z(s'), z(g)`` ``[B, d]`` in one encoder pass over the stacked observations."""
+        if batch.next_observations is None or batch.goals is None:
+            raise ValueError("qrl needs batch.next_observations and batch.goals")
+        parts = (batch.observations, batch.next_observations, batch.goals)
+        stacked = {k: torch.cat([p[k] for p in parts]) for k in batch.observations}
+        z = self.z(stacked)
+        return (
+            z[: batch.batch_size],
+            z[batch.batch_size : -batch.batch_size],
+            z[-batch.batch_size :],
+        )
+
+    def value_loss(
+        self, batch: Batch, latents: tuple[torch.Tensor, ...] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Global push on random goals + Lagrangian local constraint on transitions."""
         c = self.config
-        if batch.next_observations is None:
-            raise ValueError("qrl needs batch.next_observations")
-        goals = batch.goals if batch.goals is not None else batch.next_observations
-        z_s = self.z(batch.observations)
-        z_n = self.z(batch.next_observations)
-        z_g = torch.roll(self.z(goals), 1, dims=0)
+        z_s, z_n, z_g = latents if latents is not None else self.latents(batch)
+        z_g = torch.roll(z_g, 1, dims=0)  # Random goals: another row's goal.
         d_neg = self.distance(z_s, z_g)
         d_pos = self.distance(z_s, z_n)
         push = (c.push_scale * F.softplus(c.push_margin - d_neg / c.push_scale)).mean()
@@ -168,34 +179,34 @@ class QRLLearner:
             "d_neg": d_neg.mean(),
         }
 
-    def dynamics_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def dynamics_loss(
+        self, batch: Batch, latents: tuple[torch.Tensor, ...] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """``ddpgbc`` only: symmetrised distance between predicted and encoded next latents."""
         if self.dynamics is None:
             return torch.zeros((), device=self._device), {}
         act = batch.actions
-        assert batch.next_observations is not None
         with torch.no_grad():
-            z_s = self.z(batch.observations)
-            z_n = self.z(batch.next_observations)
+            z_s, z_n, _ = latents if latents is not None else self.latents(batch)
+            z_s, z_n = z_s.detach(), z_n.detach()
         step = self.dynamics(batch.observations).action_values(act["function"], act["args"])
         z_hat = z_s + step
         loss = 0.5 * (self.distance(z_n, z_hat) + self.distance(z_hat, z_n)).mean()
         return loss, {"loss": loss}
 
-    def actor_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def actor_loss(
+        self, batch: Batch, latents: tuple[torch.Tensor, ...] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """AWR on the distance progress, or (approximate) discrete DDPG+BC through the dynamics."""
         obs, act = batch.observations, batch.actions
         fn, args = act["function"], act["args"]
-        if batch.goals is None:
-            raise ValueError("qrl needs batch.goals (actor goals)")
         pol = self.actor(obs, batch.goals, include=fn)
         logp, _ = heads.log_prob(pol, fn, args)
         with torch.no_grad():
-            z_s, z_g = self.z(obs), self.z(batch.goals)
+            z_s, z_n, z_g = (z.detach() for z in (latents or self.latents(batch)))
         if self.config.actor_loss == "awr":
-            assert batch.next_observations is not None
             with torch.no_grad():
-                adv = self.distance(z_s, z_g) - self.distance(self.z(batch.next_observations), z_g)
+                adv = self.distance(z_s, z_g) - self.distance(z_n, z_g)
             w = torch.exp(self.config.awr_temperature * adv).clamp(max=self.config.awr_max_weight)
             loss = -(w * logp).mean()
             info = {"adv": adv.mean(), "weight": w.mean()}
@@ -215,12 +226,13 @@ class QRLLearner:
         batch = batch.to(self._device)
         total = torch.zeros((), device=self._device)
         info: dict[str, torch.Tensor] = {}
+        latents = self.latents(batch)  # Shared by the three terms (detached outside value_loss).
         for prefix, fn in (
             ("value", self.value_loss),
             ("dynamics", self.dynamics_loss),
             ("actor", self.actor_loss),
         ):
-            term, ti = fn(batch)
+            term, ti = fn(batch, latents)
             total = total + term
             info.update({f"{prefix}/{k}": v for k, v in ti.items()})
         return total, info
