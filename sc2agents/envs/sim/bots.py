@@ -88,30 +88,30 @@ class BotParams:
 
 # fmt: off
 LEVELS: dict[str, BotParams] = {
-    "very_easy": BotParams("very_easy", apm=20, reaction_s=10, max_workers=13, barracks=1,
+    "very_easy": BotParams("very_easy", apm=8, reaction_s=10, max_workers=13, barracks=1,
                            attack_supply=6, supply_buffer=3),
-    "easy": BotParams("easy", apm=30, reaction_s=7, max_workers=15, barracks=1, attack_supply=8,
+    "easy": BotParams("easy", apm=12, reaction_s=7, max_workers=14, barracks=1, attack_supply=8,
                       supply_buffer=3),
-    "medium": BotParams("medium", apm=45, reaction_s=5, max_workers=17, barracks=2,
+    "medium": BotParams("medium", apm=17, reaction_s=5, max_workers=16, barracks=2,
                         attack_supply=12),
-    "medium_hard": BotParams("medium_hard", apm=60, reaction_s=4, max_workers=19, barracks=3,
+    "medium_hard": BotParams("medium_hard", apm=23, reaction_s=4, max_workers=17, barracks=2,
                              refinery=True, marauders=True, attack_supply=14),
-    "hard": BotParams("hard", apm=80, reaction_s=3, max_workers=21, barracks=4, refinery=True,
-                      marauders=True, attack_supply=14, regroup=True, supply_buffer=6),
-    "harder": BotParams("harder", apm=110, reaction_s=2, max_workers=22, barracks=5,
+    "hard": BotParams("hard", apm=30, reaction_s=3, max_workers=18, barracks=3, refinery=True,
+                      marauders=True, attack_supply=14, regroup=True, supply_buffer=5),
+    "harder": BotParams("harder", apm=38, reaction_s=2, max_workers=20, barracks=3,
                         refinery=True, marauders=True, attack_supply=14, regroup=True,
                         supply_buffer=6),
-    "very_hard": BotParams("very_hard", apm=150, reaction_s=1.5, max_workers=24, barracks=6,
+    "very_hard": BotParams("very_hard", apm=48, reaction_s=1.5, max_workers=22, barracks=4,
                            refinery=True, marauders=True, attack_supply=14, regroup=True,
-                           supply_buffer=8),
-    "cheat_vision": BotParams("cheat_vision", apm=200, reaction_s=1, max_workers=24, barracks=7,
+                           supply_buffer=6),
+    "cheat_vision": BotParams("cheat_vision", apm=60, reaction_s=1, max_workers=24, barracks=5,
                               refinery=True, marauders=True, attack_supply=14, regroup=True,
                               supply_buffer=8, full_vision=True),
-    "cheat_money": BotParams("cheat_money", apm=250, reaction_s=1, max_workers=24, barracks=8,
+    "cheat_money": BotParams("cheat_money", apm=80, reaction_s=1, max_workers=24, barracks=6,
                              refinery=True, marauders=True, attack_supply=14, regroup=True,
                              supply_buffer=10, income_mult=1.5),
-    "cheat_insane": BotParams("cheat_insane", apm=300, reaction_s=0.5, max_workers=24,
-                              barracks=10, refinery=True, marauders=True, attack_supply=14,
+    "cheat_insane": BotParams("cheat_insane", apm=110, reaction_s=0.5, max_workers=24,
+                              barracks=8, refinery=True, marauders=True, attack_supply=14,
                               regroup=True, supply_buffer=12, full_vision=True,
                               income_mult=2.0),
 }
@@ -324,6 +324,19 @@ class Bots:
         buildable = self.engine.scenario.buildable
         w, h = st.map_size
         blocked = occ | ~buildable[None]
+        # sites an SCV of this bot is already walking to
+        X = st.extra
+        pe, pu = np.nonzero(
+            st.alive & (st.owner == self.players[i] + 1) & (X["job"] == 3) & (X["phase"] == 5)
+        )
+        if pe.size:
+            blocked = blocked.copy()
+            t = X["job_type"][pe, pu].astype(np.int64) - 1
+            size_p = B.ECON.footprint[t]
+            px0, py0 = B.footprint_cells(X["job_pos"][pe, pu], size_p)
+            for k in range(pe.size):  # a few pending builds
+                a, b, sz = int(px0[k]), int(py0[k]), int(size_p[k])
+                blocked[pe[k], max(0, b) : b + sz, max(0, a) : a + sz] = True
         integ = np.zeros((st.num_envs, h + 1, w + 1), np.int32)
         integ[:, 1:, 1:] = blocked.cumsum(1).cumsum(2)
         x0, y0 = B.footprint_cells(sites, np.full(len(sites), size))
@@ -390,14 +403,17 @@ class Bots:
         army_supply = np.where(army_units, tab.supply[ti], 0).sum(axis=1)
 
         # --- 1. pending commands (second half of a select + command) ---
-        out_task = np.zeros(n, np.int64)
+        # Every action (selection or command) spends the APM budget: one per `gap` steps.
+        gap = LOOPS_PER_REAL_MINUTE / (prm.apm * eng.step_mul)
+        gate = self.step_count >= self.next_act[i]
         pend = self.pending[i].copy()
-        has_p = pend > 0
-        self.pending[i] = 0
+        has_p = (pend > 0) & gate
+        self.pending[i][has_p] = 0
         if has_p.any():
             self._command(eng, i, p, np.flatnonzero(has_p), pend[has_p], fn, args, avail)
+            self.next_act[i][has_p] = self.step_count[has_p] + gap
         # --- 2. new tasks, for games whose action budget allows one ---
-        ready = ~has_p & (self.step_count >= self.next_act[i])
+        ready = gate & (pend == 0)
         if not ready.any():
             return
         task = np.zeros(n, np.int64)
@@ -507,10 +523,8 @@ class Bots:
         self._defend = defend
         self._select(eng, i, p, np.flatnonzero(task > 0), task[task > 0], fn, args, avail)
         acted = task > 0
-        gap = LOOPS_PER_REAL_MINUTE / (prm.apm * eng.step_mul)
         self.next_act[i] = np.where(acted, self.step_count + gap, self.next_act[i])
         self.last_army[i] = np.where(task == _ARMY_T, self.step_count, self.last_army[i])
-        del out_task
 
     @staticmethod
     def _gas_workers(st, p: int) -> np.ndarray:

@@ -775,6 +775,22 @@ class EconomyScenario(Scenario):
             ).any()
             ok[i] = bool(has)
         idx = np.flatnonzero(site_mask)
+        # sites taken by an earlier arrival of this same sub-step fail too (one at a time)
+        taken: set[tuple[int, int]] = set()
+        for i in np.flatnonzero(ok):
+            if is_ref[i]:
+                key = (int(e[i]), -1 - int(g[i]))
+                ok[i] = key not in taken
+            else:
+                ok[i] = bool(
+                    place_ok(st, self.buildable, e[i : i + 1], centre[i : i + 1], size[i : i + 1])[
+                        0
+                    ]
+                )
+                key = (int(e[i]), i)
+                if ok[i]:
+                    mark_footprint(st, e[i : i + 1], centre[i : i + 1], size[i : i + 1], True)
+            taken.add(key)
         fail = ~ok
         if fail.any():
             for pl in range(st.num_players):
@@ -795,8 +811,6 @@ class EconomyScenario(Scenario):
             if is_ref[i]:
                 X["geyser"][ei[0], s] = g[i] + 1
                 X["refinery"][ei[0], g[i]] = s + 1
-            else:
-                mark_footprint(st, ei, centre[i : i + 1], size[i : i + 1], True)
             new_phase[idx[i]] = _CONSTRUCT
 
     def _construction(self, st: SimState, dt: np.float32) -> None:
