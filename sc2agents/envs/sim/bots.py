@@ -14,7 +14,10 @@ units, visible enemies, remembered enemy buildings) instead of rendering feature
 What the parameters (`BotParams`) change, per level (`LEVELS`):
 
 * ``apm``: actions per real minute (faster speed, 1344 game loops a minute); a level acts at most
-  every ``1344 / (apm * step_mul)`` agent steps (a select+command pair counts once).
+  every ``1344 / (apm * step_mul)`` agent steps, selections and commands alike. Levels are spaced
+  so that APM limits how fast every level can spend (one unit per order, as the bot queues at most
+  one unit per building), which is the main source of their graded strength together with the
+  worker and barracks counts; the attack threshold is the same from medium_hard up.
 * ``reaction_s``: real seconds an enemy must be near its base before the army turns to defend.
 * build order: ``max_workers``, ``barracks`` (how many), ``refinery``/``marauders`` (gas and
   Marauders), ``factory`` (Hellions), ``supply_buffer``.
