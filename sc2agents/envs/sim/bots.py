@@ -153,6 +153,11 @@ def bot_params(spec: Any) -> BotParams:
     """
     if isinstance(spec, BotParams):
         return spec
+    if isinstance(spec, dict):  # a replay header's custom bot
+        try:
+            return BotParams(**spec)
+        except TypeError as e:
+            raise ValueError(f"bad bot parameters {spec}: {e}") from None
     if isinstance(spec, pysc2_sc2_env.Bot):
         races = {pysc2_sc2_env.Race.terran, pysc2_sc2_env.Race.random}
         if any(r not in races for r in spec.race):
