@@ -127,7 +127,15 @@ def test_sampler_configs_per_learner(dataset: pathlib.Path) -> None:
     assert parts.sampler_config_for(_exp(dataset), WithHook).n_step == 3
 
 
-@pytest.mark.parametrize("learner", sorted(LEARNERS))
+# Learners with several networks per update are the slow ones on a shared 2-core CPU: their
+# loop check runs in the slow CI step (make test-slow).
+_HEAVY = {"crl", "qrl", "sharsa"}
+
+
+@pytest.mark.parametrize(
+    "learner",
+    [pytest.param(n, marks=pytest.mark.slow) if n in _HEAVY else n for n in sorted(LEARNERS)],
+)
 def test_every_learner_trains_validates_and_resumes_exactly(
     dataset: pathlib.Path, tmp_path: pathlib.Path, learner: str
 ) -> None:
