@@ -22,9 +22,13 @@ return distribution ``p_F(. | s, f)`` on ``K`` atoms ``z``; the arguments shift 
 ``c(s, a) = sum_t A_t(s, f, u_t)`` (a location family), so ``Q(s, a) = E[z] + c(s, a)`` keeps the
 factored form and the max / logsumexp / expectation stay exact::
 
-    p_hat(s, a)  = Proj_z[ p_F(. | s, f) at atoms z + c(s, a) ]        (differentiable in c)
-    target       = Proj_z[ p_F_target(. | s', f*) at atoms R + gamma^k m (z + c_target(s', a*)) ]
-    L_TD         = - sum_k target_k log p_hat_k(s, a_data)
+    target  = Proj_z[ p_F_target(. | s', f*) at atoms R + gamma^k m (z + c_target(s', a*)) ]
+    framed  = Proj_z[ target at atoms z - sg(c(s, a)) ]           (the target in f's frame)
+    L_TD    = - sum_k framed_k log p_F(k | s, f)  +  Huber(sg(E p_F) + c(s, a), E[target])
+
+The cross-entropy trains the function-level distribution; the argument shift ``c`` learns by
+regression of the mean (differentiating the projection in the atom positions gives gradients that
+are local to one atom spacing and poor minima; measured).
 
 Deviation: Scaled QL applies C51 to flat discrete actions (Atari); with no argument slots used our
 form reduces to it exactly. CQL's official code uses QR-DQN; we use plain/C51 targets.
@@ -183,11 +187,16 @@ class CQLLearner:
                     support[None] + fq_t.arg_values(fn2, args2)[:, None]
                 )
                 target = categorical_projection(p_next, atoms, support)
-            p = F.softmax(fq.dist_logits[b, fn.long()], -1)
-            shifted = support[None] + fq.arg_values(fn, args)[:, None]
-            p_hat = categorical_projection(p, shifted, support)
-            td = -(target * torch.log(p_hat.clamp(min=1e-6))).sum(-1).mean()
-            q_data = fq.action_values(fn, args)
+            shift = fq.arg_values(fn, args)
+            with torch.no_grad():  # The target in the function's frame: moved by -c(s, a).
+                framed = categorical_projection(target, support[None] - shift[:, None], support)
+            logits = fq.dist_logits[b, fn.long()]
+            ce = -(framed * F.log_softmax(logits, -1)).sum(-1).mean()
+            # The argument shift learns by regression of the mean (the projection's gradient in
+            # an atom position is local to one atom spacing and has poor minima).
+            q_data = (F.softmax(logits, -1).detach() * support).sum(-1) + shift
+            shift_loss = F.smooth_l1_loss(q_data, (target * support).sum(-1))
+            td = ce + shift_loss
         else:
             q_data = fq.action_values(fn, args)
             with torch.no_grad():
