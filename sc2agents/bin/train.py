@@ -5,6 +5,7 @@ Examples::
     python -m sc2agents.bin.train --config=configs/smoke.py
     python -m sc2agents.bin.train --config=configs/bc_minigames.py --config.learner.lr=1e-4 \
         --config.run.steps=20000 --config.run.seed=3
+    python -m sc2agents.bin.train --config=configs/quickstart.py:dqn   # get_config("dqn")
     python -m sc2agents.bin.train --resume=runs/bc_minigames/bc__0__20260101-120000
 
 The config file's ``get_config()`` returns the five-section ConfigDict of
@@ -15,6 +16,9 @@ The config file's ``get_config()`` returns the five-section ConfigDict of
 events, ``checkpoints/``). ``--resume=RUN_DIR`` continues a run from its last checkpoint with its
 own stored config; a ``--config.run.run_dir`` that already holds a run is resumed automatically
 (and refused if its stored config differs). View the logs with ``tensorboard --logdir runs``.
+
+A simulator task whose dataset does not exist yet (``data.path`` empty or missing, with
+``data.build_if_missing``) gets a small one built first (see `sc2agents.training.parts`).
 """
 
 from __future__ import annotations
