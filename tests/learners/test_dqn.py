@@ -61,3 +61,21 @@ def test_n_step_targets_on_hand_made_episode() -> None:
     want = torch.tensor([r[0] + r[1] * r[2] * float(q) for r, q in zip(rows, q_next, strict=True)])
     torch.testing.assert_close(got, want)
     assert float(got[1]) == pytest.approx(1.5)  # the terminal row ignores Q entirely
+
+
+def test_epsilon_greedy_policy_stays_valid() -> None:
+    spec = contract.obs_spec()
+    learner = DQNLearner(
+        DQNConfig(encoder="fullyconv_tiny", eval_epsilon=0.5), spec, contract.ACTION_SPEC
+    )
+    obs = spatial.random_storage_obs(spec, 32, np.random.default_rng(0))
+    policy = learner.policy()
+    fn, args = policy.act(obs, np.random.default_rng(1))
+    contract.check_actions_valid(fn, args, obs["available_actions"], contract.ACTION_SPEC)
+    greedy, _ = (
+        DQNLearner(DQNConfig(encoder="fullyconv_tiny"), spec, contract.ACTION_SPEC)
+        .policy()
+        .act(obs)
+    )
+    assert len(set(fn.tolist())) > 1  # exploration: not one function for every state
+    del greedy
