@@ -3,9 +3,12 @@
 Measures, in one run on the same files:
 
 * ``decode_s``: ``sc2reader.load_replay(path)`` (load level 4, default engine): the baseline;
-* ``convert_s``: `sc2agents.data.replay_convert.convert_replay` (our decode + conversion into two
-  episodes), interleaved file by file with the baseline (best of 2-3 runs of each) so that load
-  from other processes hits both alike;
+* ``convert_s``: the end-to-end work for one replay: `sc2agents.data.replay_convert.convert_replay`
+  (our decode + conversion into two episodes) **and** storing both episodes with
+  `sc2agents.data.dataset.DatasetWriter.add_episodes` (observation encoding + file appends; one
+  writer per pass, whose final ``close`` -- shard finalisation, fsync, checksums -- is timed and
+  shared out over the files in proportion to their steps). Interleaved file by file with the
+  baseline (best of 2-3 runs of each) so that load from other processes hits both alike;
 * ``ratio = decode_s / convert_s`` (target >= 0.5: conversion costs at most 2x the bare decode),
   on wall time and on process CPU time (steadier on a shared machine);
 * replays/s of the full ``build_dataset`` job (conversion + storage) with 1 worker (in-process) and
@@ -37,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from sc2agents.data import build  # noqa: E402
 from sc2agents.data import replay_convert as rc  # noqa: E402
+from sc2agents.data.dataset import DatasetWriter  # noqa: E402
 from sc2agents.data.replay_decode import ReplayError  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "replays"
@@ -53,6 +57,10 @@ def _measure(files: list[pathlib.Path], cfg: rc.ConvertConfig, repeats: int) -> 
     import sc2reader
 
     rows = []
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="bench_convert_"))
+    # One writer for the whole pass, as build_dataset uses; shards are closed only at the end
+    # (timed below) so that every repeat of a file does the same work.
+    writer = DatasetWriter(tmp / "out", shard_size=2**62, max_shard_bytes=2**62, command=["bench"])
     for f in files:
         # Baseline first (it also warms the page cache for both), then best of `repeats` runs
         # of each, interleaved, so that a load spike from other processes does not bias one side.
@@ -71,6 +79,7 @@ def _measure(files: list[pathlib.Path], cfg: rc.ConvertConfig, repeats: int) -> 
             except ReplayError as e:
                 print(f"  skip {f.name}: {e.reason}")
                 break
+            writer.add_episodes(eps)
             conv_w = min(conv_w, time.perf_counter() - w0)
             conv_c = min(conv_c, time.process_time() - c0)
         if eps is None:
@@ -85,9 +94,19 @@ def _measure(files: list[pathlib.Path], cfg: rc.ConvertConfig, repeats: int) -> 
             f"  {f.name[:48]:48s} steps={steps:6d} decode={dec_w:6.3f}s convert={conv_w:6.3f}s "
             f"ratio={dec_w / conv_w:5.2f}"
         )
+    w0, c0 = time.perf_counter(), time.process_time()
+    writer.close()
+    # The shards hold every repeat: one pass's share of the close, spread over the files by steps.
+    close_w, close_c = (time.perf_counter() - w0) / repeats, (time.process_time() - c0) / repeats
+    shutil.rmtree(tmp, ignore_errors=True)
+    all_steps = max(sum(r["steps"] for r in rows), 1)
+    for r in rows:
+        r["convert_s"] += close_w * r["steps"] / all_steps
+        r["convert_cpu_s"] += close_c * r["steps"] / all_steps
+    print(f"  writer close (shard finalisation): {close_w:.3f}s per pass, included in convert_s")
     keys = ("decode_s", "convert_s", "decode_cpu_s", "convert_cpu_s", "steps", "raw_obs_bytes")
     tot = {k: sum(r[k] for r in rows) for k in keys}
-    return {"files": rows, **tot}
+    return {"files": rows, "writer_close_s": close_w, **tot}
 
 
 def _build(files: list[pathlib.Path], cfg: rc.ConvertConfig, workers: int) -> dict:
@@ -170,6 +189,7 @@ def main() -> int:
         "ratio_cpu": ratio_cpu,
         "decode_s": m["decode_s"],
         "convert_s": m["convert_s"],
+        "writer_close_s": m["writer_close_s"],
         "replays": len(usable),
         "steps": m["steps"],
         "builds": builds,

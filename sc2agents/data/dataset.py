@@ -74,7 +74,7 @@ from typing import Any
 import numpy as np
 from absl import logging
 
-from sc2agents.data.episodes import ACTION_DTYPES, Episode
+from sc2agents.data.episodes import ACTION_DTYPES, BandArray, Episode
 
 __all__ = [
     "FORMAT_NAME",
@@ -212,7 +212,7 @@ def _store_dtype(dtype: np.dtype) -> np.dtype:
 
 
 def encode_keyframe(
-    x: np.ndarray, threshold: float = 0.25, window: int = 64
+    x: np.ndarray | BandArray, threshold: float = 0.25, window: int = 64
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Encode rows ``x [M, ...]`` as keyframes plus sparse differences.
 
@@ -223,8 +223,12 @@ def encode_keyframe(
     drift d entries/row) and also keeps decoding work small. A row whose difference exceeds
     ``threshold`` of a dense row always becomes a keyframe.
 
+    A `BandArray` (rows zero outside one band) is encoded from its band alone: the elements
+    outside it never differ, so the result is the dense array's, byte for byte, at a fraction of
+    the work (positions are shifted by the band's offset, keyframes widened to full rows).
+
     Args:
-        x: the rows of one episode (any integer/bool dtype).
+        x: the rows of one episode (any integer/bool dtype), dense or a `BandArray`.
         threshold: hard cap on a row's difference, as a fraction of a dense row's bytes.
         window: rows compared against the current keyframe per vectorised step.
 
@@ -232,13 +236,18 @@ def encode_keyframe(
         ``(keys [K, F], kid [M] int32 (local, 0-based), counts [M] int64, pos [P], val [P])``.
     """
     m = x.shape[0]
-    flat = x.reshape(m, -1)
+    offset = 0
+    if isinstance(x, BandArray):
+        flat, offset, f_full = x.band, x.lo, x.row_elems
+    else:
+        flat = x.reshape(m, -1)
+        f_full = flat.shape[1]
     if flat.dtype == np.bool_:
         flat = flat.view(np.uint8)
     f = flat.shape[1]
-    pdt = _pos_dtype(f)
+    pdt = _pos_dtype(f_full)
     entry_bytes = pdt.itemsize + flat.dtype.itemsize
-    frame_bytes = f * flat.dtype.itemsize
+    frame_bytes = f_full * flat.dtype.itemsize
     max_nnz = int(threshold * frame_bytes / entry_bytes)
     keys: list[int] = []
     kid = np.empty(m, np.int32)
@@ -265,7 +274,7 @@ def encode_keyframe(
             if n_ok:
                 # 1-D flatnonzero is several times faster than 2-D np.nonzero here.
                 flat_i = np.flatnonzero(d[:n_ok])
-                pos_parts.append((flat_i % f).astype(pdt))
+                pos_parts.append((flat_i % f + offset).astype(pdt))
                 val_parts.append(w[:n_ok].reshape(-1)[flat_i])
                 counts[j : j + n_ok] = nnz[:n_ok]
                 kid[j : j + n_ok] = len(keys) - 1
@@ -276,7 +285,11 @@ def encode_keyframe(
         i = j
     pos = np.concatenate(pos_parts) if pos_parts else np.zeros(0, pdt)
     val = np.concatenate(val_parts) if val_parts else np.zeros(0, flat.dtype)
-    return flat[keys], kid, counts, pos, val
+    if f == f_full:
+        return flat[keys], kid, counts, pos, val
+    full = np.zeros((len(keys), f_full), flat.dtype)
+    full[:, offset : offset + f] = flat[keys]
+    return full, kid, counts, pos, val
 
 
 def decode_keyframe(
@@ -373,6 +386,9 @@ class _ShardBuilder:
         self.key_rows: dict[str, int] = {}
         self.ptr_last: dict[str, int] = {}
         self.raw_bytes = 0
+        # Per key: the last array encoded and its encoding (a layer shared by both points of
+        # view of a replay is encoded once; a reference is kept so the identity stays valid).
+        self._last_encoded: dict[str, tuple[Any, tuple[np.ndarray, ...]]] = {}
 
     @property
     def nbytes(self) -> int:
@@ -391,9 +407,14 @@ class _ShardBuilder:
             dtype = np.dtype(s["dtype"])
             shape = tuple(s["shape"])
             if s["codec"] == "raw":
-                self._app(f"obs.{k}.npy", dtype, shape).append(x)
+                self._app(f"obs.{k}.npy", dtype, shape).append(np.asarray(x))
             else:
-                keys, kid, counts, pos, val = encode_keyframe(x, self.threshold)
+                cached = self._last_encoded.get(k)
+                if cached is not None and cached[0] is x:
+                    keys, kid, counts, pos, val = cached[1]
+                else:
+                    keys, kid, counts, pos, val = encode_keyframe(x, self.threshold)
+                    self._last_encoded[k] = (x, (keys, kid, counts, pos, val))
                 f = int(np.prod(shape))
                 sdt = _store_dtype(dtype)
                 base = self.key_rows.get(k, 0)

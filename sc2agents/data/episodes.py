@@ -30,13 +30,136 @@ import numpy as np
 
 from sc2agents.envs import features
 
-__all__ = ["ACTION_DTYPES", "Episode", "stack_observations"]
+__all__ = ["ACTION_DTYPES", "BandArray", "Episode", "stack_observations"]
 
 ACTION_DTYPES: Mapping[str, np.dtype] = {
     "function": np.dtype(np.int16),
     "args": np.dtype(np.int32),
 }
 """Storage dtypes of the two action entries (``encode_action`` layout)."""
+
+
+class BandArray(np.lib.mixins.NDArrayOperatorsMixin):
+    """A ``[N, ...]`` array whose rows are zero outside one contiguous band of their elements.
+
+    Holds only ``band [N, hi - lo]`` (each row's flattened elements ``lo:hi``); everything else is
+    zero. Replay conversions use it for the minimap, whose layers that events cannot give
+    (``height_map``, ``creep``, ...) are all zero: materialising them would cost 60% of the
+    conversion's memory traffic for nothing, and `sc2agents.data.dataset.DatasetWriter` encodes
+    the band directly (the stored bytes are those of the dense array).
+
+    It behaves like the dense array it stands for (``shape``, ``dtype``, ``nbytes``, ``len``,
+    indexing, numpy functions and operators, ``np.asarray``), materialising what is asked for:
+    rows indexed by an int or a slice first are built alone, anything else builds the whole
+    array. Any other ndarray attribute (``sum``, ``reshape``, ...) is taken from the dense array.
+
+    Args:
+        band: ``[N, hi - lo]`` (or ``[N, ...]`` with that many elements per row).
+        shape: the dense shape ``[N, ...]``.
+        lo: offset of the band in a flattened row.
+
+    Raises:
+        ValueError: the band does not fit the shape.
+    """
+
+    __slots__ = ("band", "shape", "lo")
+
+    def __init__(self, band: np.ndarray, shape: Sequence[int], lo: int) -> None:
+        shape = tuple(int(s) for s in shape)
+        band = np.asarray(band)
+        if not shape or band.shape[:1] != shape[:1]:
+            raise ValueError(f"BandArray: band rows {band.shape[:1]} do not match shape {shape}")
+        band = band.reshape(shape[0], -1)
+        row = int(np.prod(shape[1:], dtype=np.int64))
+        if lo < 0 or lo + band.shape[1] > row:
+            raise ValueError(
+                f"BandArray: band [{lo}, {lo + band.shape[1]}) outside a row of {row} elements"
+            )
+        self.band, self.shape, self.lo = band, shape, int(lo)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The element dtype."""
+        return self.band.dtype
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions of the dense array."""
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """Number of elements of the dense array."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the dense array (what it stands for, not what it holds)."""
+        return self.size * self.band.dtype.itemsize
+
+    @property
+    def row_elems(self) -> int:
+        """Elements per flattened row of the dense array."""
+        return int(np.prod(self.shape[1:], dtype=np.int64))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def _rows(self, rows: int | slice) -> np.ndarray:
+        b = self.band[rows]
+        one = b.ndim == 1
+        b = b.reshape(-1, self.band.shape[1])
+        out = np.zeros((b.shape[0], self.row_elems), self.band.dtype)
+        out[:, self.lo : self.lo + b.shape[1]] = b
+        return out.reshape(self.shape[1:] if one else (b.shape[0], *self.shape[1:]))
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        out = self._rows(slice(None))
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    def __getitem__(self, index: Any) -> Any:
+        first, rest = (index[0], index[1:]) if isinstance(index, tuple) and index else (index, ())
+        if isinstance(first, (int, np.integer, slice)) and not isinstance(first, bool):
+            rows = self._rows(first)
+            if not rest:
+                return rows
+            return rows[rest] if not isinstance(first, slice) else rows[(slice(None), *rest)]
+        return np.asarray(self)[index]
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        conv = [np.asarray(x) if isinstance(x, BandArray) else x for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(
+                np.asarray(x) if isinstance(x, BandArray) else x for x in kwargs["out"]
+            )
+        return getattr(ufunc, method)(*conv, **kwargs)
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        def conv(x: Any) -> Any:
+            if isinstance(x, BandArray):
+                return np.asarray(x)
+            if isinstance(x, (list, tuple)):
+                return type(x)(conv(v) for v in x)
+            return x
+
+        return func(*conv(args), **{k: conv(v) for k, v in kwargs.items()})
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in BandArray.__slots__:
+            raise AttributeError(name)
+        return getattr(np.asarray(self), name)
+
+    def __getstate__(self) -> tuple[np.ndarray, tuple[int, ...], int]:
+        return self.band, self.shape, self.lo
+
+    def __setstate__(self, state: tuple[np.ndarray, tuple[int, ...], int]) -> None:
+        self.band, self.shape, self.lo = state
+
+    def __repr__(self) -> str:
+        return (
+            f"BandArray(shape={self.shape}, dtype={self.dtype}, band=[{self.lo}, "
+            f"{self.lo + self.band.shape[1]}))"
+        )
 
 
 def stack_observations(observations: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -63,6 +186,8 @@ class Episode:
     Attributes:
         observations: storage-form arrays (`features.observation_to_storage` keys, plus optional
             ``unit_counts`` and others), each ``[T+1, ...]``; entry ``T`` is the final observation.
+            An entry may be a `BandArray` (mostly-zero rows held compactly), which behaves like
+            the dense array; ``np.asarray`` gives the dense array.
         actions: ``function`` int16 ``[T]`` and ``args`` int32 ``[T, 13]``
             (`features.encode_action` layout).
         rewards: float32 ``[T]``; ``rewards[t]`` follows ``actions[t]``.
@@ -81,7 +206,10 @@ class Episode:
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.observations = {k: np.asarray(v) for k, v in self.observations.items()}
+        self.observations = {
+            k: v if isinstance(v, BandArray) else np.asarray(v)
+            for k, v in self.observations.items()
+        }
         self.actions = {k: np.asarray(v) for k, v in self.actions.items()}
         for k, dt in ACTION_DTYPES.items():
             if k in self.actions and self.actions[k].dtype != dt:

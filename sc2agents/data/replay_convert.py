@@ -85,7 +85,7 @@ from typing import Any, Literal
 import numpy as np
 
 from sc2agents.data import replay_decode as rd
-from sc2agents.data.episodes import Episode
+from sc2agents.data.episodes import BandArray, Episode
 from sc2agents.envs import features
 
 __all__ = [
@@ -130,6 +130,11 @@ ABSENT_LAYERS: tuple[str, ...] = (
     "height_map", "visibility_map", "creep", "alerts", "pathable", "buildable",
 )  # fmt: skip
 """Minimap channels a replay cannot give without the map file / game binary: left zero."""
+# The drawn channels (camera, player_id, player_relative, selected) are one contiguous band of the
+# storage order: only the band is materialised (a `BandArray`), the absent layers stay implicit.
+_DRAWN = [i for i, spec in enumerate(_CHANNELS) if spec.name not in ABSENT_LAYERS]
+_BAND_LO, _BAND_C = min(_DRAWN), max(_DRAWN) + 1 - min(_DRAWN)
+_BCH = {n: i - _BAND_LO for n, i in _CH.items() if 0 <= i - _BAND_LO < _BAND_C}
 _ARG = {name: i for i, name in enumerate(features.ARG_TYPES)}
 _FN = features.FUNCTION_IDS
 _NO_OP, _MOVE_CAMERA = _FN["no_op"], _FN["move_camera"]
@@ -626,7 +631,7 @@ def convert_decoded(rep: rd.DecodedReplay, cfg: ConvertConfig) -> list[Episode]:
     flat_grid = grid.reshape(-1)
     nz = np.flatnonzero(flat_grid)
     val = flat_grid[nz]
-    plane, C = geo.size * geo.size, len(_CHANNELS)
+    plane, C = geo.size * geo.size, _BAND_C
     segs.update(
         nz=nz, nz_owner=owners[(val >> 10) - 1], nz_type=val & np.uint16(1023),
         nz_base=_divmod(nz, plane)[0] * ((C - 1) * plane) + nz,
@@ -731,7 +736,7 @@ def _episode_for(
     shared_type: np.ndarray | None,
     pos_index: _PositionIndex,
 ) -> Episode:
-    M, C = geo.size, len(_CHANNELS)
+    M, C = geo.size, _BAND_C  # C: channels of the materialised band
     me = rep.player(pid)
     opp = next(p for p in rep.players if p.player_id != pid)
     own = segs["owner"] == pid
@@ -743,8 +748,8 @@ def _episode_for(
     lut_rel[pid], lut_rel[opp.player_id], lut_rel[_NEUTRAL] = 1, 4, 3
     mm = np.zeros((T + 1, C, M, M), np.uint8)
     flat = mm.reshape(-1)
-    flat[base + _CH["player_relative"] * plane] = lut_rel[nz_owner]
-    flat[base + _CH["player_id"] * plane] = nz_owner
+    flat[base + _BCH["player_relative"] * plane] = lut_rel[nz_owner]
+    flat[base + _BCH["player_id"] * plane] = nz_owner
     if shared_type is not None:
         unit_type = shared_type
     else:
@@ -756,8 +761,8 @@ def _episode_for(
         seen = _vision(segs["k0"][own], segs["k1"][own], segs["cell"][own], T, M,
                        cfg.sight_radius * geo.scale, nz[enemy])  # fmt: skip
         hidden = enemy[~seen]
-        flat[base[hidden] + _CH["player_relative"] * plane] = 0
-        flat[base[hidden] + _CH["player_id"] * plane] = 0
+        flat[base[hidden] + _BCH["player_relative"] * plane] = 0
+        flat[base[hidden] + _BCH["player_id"] * plane] = 0
         unit_type.reshape(-1)[nz[hidden]] = 0
     # Camera rectangle (sparse: a small box per step).
     cam_x, cam_y = _camera_track(rep, pid, T, s=cfg.step_mul, horizon=horizon)
@@ -771,7 +776,7 @@ def _episode_for(
     ys = y0[:, None, None] + dy[None, :, None]
     inside = (xs <= x1[:, None, None]) & (ys <= y1[:, None, None])
     steps = np.broadcast_to(np.arange(T + 1)[:, None, None], inside.shape)
-    cam_idx = steps * (C * plane) + _CH["camera"] * plane + ys * M + xs
+    cam_idx = steps * (C * plane) + _BCH["camera"] * plane + ys * M + xs
     flat[cam_idx[inside]] = 1
     # Selection.
     sel_loops, sel_states, user_sel = _selection_states(rep, pid)
@@ -845,7 +850,7 @@ def _episode_for(
     }
     return Episode(
         observations={
-            "minimap": mm,
+            "minimap": BandArray(mm, (T + 1, len(_CHANNELS), M, M), _BAND_LO * plane),
             "minimap_unit_type": unit_type,
             "player": player,
             "unit_counts": unit_counts,
@@ -935,7 +940,7 @@ def _draw_selected(
     k0 = np.minimum(_ceil_div(sub_start[sub_of], s), T + 1)
     k1 = np.minimum(_ceil_div(sub_end[sub_of], s), T + 1)
     rows, steps = _expand(k0, k1)
-    flat[steps * (C * M * M) + _CH["selected"] * M * M + cells[rows]] = 1
+    flat[steps * (C * M * M) + _BCH["selected"] * M * M + cells[rows]] = 1
 
 
 def _screen_xy(
