@@ -253,6 +253,9 @@ class StorageBuffers:
         self.drawn_camera = np.full((n, 2), np.nan, np.float32)
         self.drawn_units = [0, 0]
         self.unit_pixels = [0, 0]
+        # Scratch for the unit density (values do not matter between renders).
+        self.stamp = np.full(n * s * s, 0, np.int32)
+        self.ids = np.arange(0, dtype=np.int32)
         # Last frame's unit pixels: (layers index at channel 0, unit_type index, channels drawn).
         empty = np.zeros(0, np.int64)
         self.prev: list[tuple[np.ndarray, np.ndarray, list[int]]] = [(empty, empty, [])] * 2
@@ -640,22 +643,15 @@ class Observer:
             c = chan[name]
             chans.append(c)
             flat8[c * ss :][flat] = v[rep]
-        idx16 = empty
+        idx = flat - ni[rep] * (block - ss) if ut is not None or density else empty
+        idx16 = empty  # game * ss + pixel: the unit_type index
         if ut is not None:
-            idx16 = flat - ni[rep] * (block - ss)
+            idx16 = idx
             flat16[idx16] = ut[rep]
         if density:  # as `_draw`: per-pixel unit count and anti-aliased coverage
-            order = np.argsort(flat, kind="stable")
-            fs = flat[order]
-            start = np.ones(fs.size, bool)
-            start[1:] = fs[1:] != fs[:-1]
-            first = np.flatnonzero(start)
-            pix = fs[first]
-            counts = np.diff(np.append(first, fs.size))
-            cov = np.minimum(np.add.reduceat(aa[order], first), 255)
             cd, ca = chan["unit_density"], chan["unit_density_aa"]
-            flat8[cd * ss :][pix] = np.take(_LUT_S["unit_density"], counts, mode="clip")
-            flat8[ca * ss :][pix] = np.take(_LUT_S["unit_density_aa"], cov, mode="clip")
+            assert aa is not None
+            _density_storage(b, flat8[cd * ss :], flat8[ca * ss :], flat, idx, aa)
             chans += [cd, ca]
         b.prev[which] = (flat, idx16, chans)
         return n_drawn
@@ -703,6 +699,48 @@ class Observer:
         out[:, col["is_on_screen"]] = 1
         out[:, col["build_progress"]] = 100  # raw build_progress 1.0 for finished units
         return out
+
+
+def _density_storage(
+    b: StorageBuffers,
+    count8: np.ndarray,
+    cover8: np.ndarray,
+    flat: np.ndarray,
+    idx: np.ndarray,
+    aa: np.ndarray,
+) -> None:
+    """Write ``unit_density`` (units per pixel) and ``unit_density_aa`` (summed coverage).
+
+    ``flat`` indexes ``count8`` / ``cover8`` (one entry per unit pixel, repeats where units
+    overlap), ``idx`` is the same pixel as ``game * S * S + pixel`` and ``aa`` the coverage. Most
+    pixels show one unit: a last-writer stamp finds the pixels several units cover, and only
+    their entries are grouped by sorting (`_draw` sorts all of them; the result is the same).
+    """
+    k = flat.size
+    if b.ids.size < k:
+        b.ids = np.arange(max(k, 2 * b.ids.size), dtype=np.int32)
+    ids = b.ids[:k]
+    b.stamp[idx] = ids
+    winner = b.stamp[idx]
+    over = winner != ids  # entries overwritten by a later one at the same pixel
+    count8[flat] = _LUT_S["unit_density"][1]
+    cover8[flat] = np.take(_LUT_S["unit_density_aa"], aa, mode="clip")
+    if not over.any():
+        return
+    sel = over.copy()
+    sel[winner[over]] = True  # and the entries that won those pixels
+    sub = np.flatnonzero(sel)
+    fsub = flat[sub]
+    order = np.argsort(fsub, kind="stable")
+    fs = fsub[order]
+    start = np.ones(fs.size, bool)
+    start[1:] = fs[1:] != fs[:-1]
+    first = np.flatnonzero(start)
+    pix = fs[first]
+    counts = np.diff(np.append(first, fs.size))
+    cov = np.minimum(np.add.reduceat(aa[sub][order], first), 255)
+    count8[pix] = np.take(_LUT_S["unit_density"], counts, mode="clip")
+    cover8[pix] = np.take(_LUT_S["unit_density_aa"], cov, mode="clip")
 
 
 _PLAYER_COL = {name: i for i, name in enumerate(features.PLAYER_FIELDS)}
