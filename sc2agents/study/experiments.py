@@ -493,3 +493,20 @@ def constant_baseline(task: str, budget: Budget) -> dict[str, Any] | None:
     true = np.asarray(smp.batch_at(val_steps).returns, np.float64)
     dist = starts[ep_of] + lengths[ep_of] - val_steps - 1
     return metrics.value_error_by_distance(np.full_like(true, const), true, dist)
+
+
+def dataset_quality(task: str, budget: Budget, data_mult: int = 1) -> dict[str, float] | None:
+    """Behaviour data of a cell: share of goal-reaching episodes, mean length (None: not built)."""
+    from sc2agents.data.dataset import open_dataset
+
+    eps = budget.episodes * data_mult
+    path = tasks.dataset_dir(budget.data_root, task, budget.quality, eps, budget.size)
+    if not (path / "manifest.json").exists():
+        return None
+    ds = open_dataset(path)
+    _, lengths, terminated = _episode_table(ds)
+    return {
+        "episodes": float(len(lengths)),
+        "success": float(terminated.mean()),
+        "length": float(lengths.mean()),
+    }

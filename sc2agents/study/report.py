@@ -252,10 +252,24 @@ def write_report(
         f"- command: `{command}`" if command else "",
         f"- tasks: {', '.join(budget.tasks)}; methods: {', '.join(budget.methods)}; "
         f"seeds: {list(budget.seeds)}; {budget.steps} gradient steps of batch "
-        f"{budget.batch_size}; encoder `{budget.encoder}`, {budget.size}px layers; "
-        f"data: {budget.episodes} {budget.quality} episodes (x multiplier)",
+        f"{budget.batch_size}; encoder `{budget.encoder}`",
+        f"- data: replay dataset `{budget.replay_path}`"
+        if experiment == "replays"
+        else f"- data: {budget.episodes} {budget.quality} episodes (x multiplier), "
+        f"{budget.size}px layers",
         "",
     ]
+    if experiment != "replays":
+        for task in budget.tasks:
+            for mult in budget.data_multipliers if experiment == "data_scaling" else (1,):
+                q = ex.dataset_quality(task, budget, mult)
+                if q:
+                    lines.append(
+                        f"- behaviour data {task} x{mult}: {q['episodes']:.0f} episodes, "
+                        f"{100 * q['success']:.0f}% reach the goal, mean length "
+                        f"{q['length']:.0f} steps"
+                    )
+        lines.append("")
     if results:
         secs = [float(r.get("seconds", 0.0)) for r in results]
         lines += [f"- compute: {sum(secs) / 60:.1f} cell-minutes in total", ""]
