@@ -128,9 +128,11 @@ class BCLearner:
             "optimizer": self.optimizer.state_dict(),
         }
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        tu.check_config_match(state["config"], dataclasses.asdict(self.config), "BCLearner")
+    def load_state_dict(self, state: Mapping[str, Any], strict_config: bool = True) -> None:
+        """Restore networks, optimiser and step (``strict_config=False``: other hyperparameters)."""
+        tu.check_config_match(
+            state["config"], dataclasses.asdict(self.config), "BCLearner", strict_config
+        )
         self.actor.load_state_dict(state["actor"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        tu.optimizer_to(self.optimizer, self._device)
+        tu.load_optimizer_state(self.optimizer, state["optimizer"], self._device)
         self.step = int(state["step"])

@@ -287,12 +287,14 @@ class CQLLearner:
             state["actor"] = self.actor.state_dict()
         return state
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        tu.check_config_match(state["config"], dataclasses.asdict(self.config), "CQLLearner")
+    def load_state_dict(self, state: Mapping[str, Any], strict_config: bool = True) -> None:
+        """Restore networks, optimiser and step (``strict_config=False``: other hyperparameters)."""
+        tu.check_config_match(
+            state["config"], dataclasses.asdict(self.config), "CQLLearner", strict_config
+        )
         self.q.load_state_dict(state["q"])
         self.q_target.load_state_dict(state["q_target"])
         if self.actor is not None:
             self.actor.load_state_dict(state["actor"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        tu.optimizer_to(self.optimizer, self._device)
+        tu.load_optimizer_state(self.optimizer, state["optimizer"], self._device)
         self.step = int(state["step"])

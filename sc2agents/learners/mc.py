@@ -182,10 +182,12 @@ class MCLearner:
             "optimizer": self.optimizer.state_dict(),
         }
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        tu.check_config_match(state["config"], dataclasses.asdict(self.config), "MCLearner")
+    def load_state_dict(self, state: Mapping[str, Any], strict_config: bool = True) -> None:
+        """Restore networks, optimiser and step (``strict_config=False``: other hyperparameters)."""
+        tu.check_config_match(
+            state["config"], dataclasses.asdict(self.config), "MCLearner", strict_config
+        )
         self.q.load_state_dict(state["q"])
         self.actor.load_state_dict(state["actor"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        tu.optimizer_to(self.optimizer, self._device)
+        tu.load_optimizer_state(self.optimizer, state["optimizer"], self._device)
         self.step = int(state["step"])

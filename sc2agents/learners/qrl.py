@@ -288,11 +288,13 @@ class QRLLearner:
             "optimizer": self.optimizer.state_dict(),
         }
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        tu.check_config_match(state["config"], dataclasses.asdict(self.config), "QRLLearner")
+    def load_state_dict(self, state: Mapping[str, Any], strict_config: bool = True) -> None:
+        """Restore networks, optimiser and step (``strict_config=False``: other hyperparameters)."""
+        tu.check_config_match(
+            state["config"], dataclasses.asdict(self.config), "QRLLearner", strict_config
+        )
         self._networks().load_state_dict(state["networks"])
         with torch.no_grad():
             self.log_lam.copy_(state["log_lambda"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        tu.optimizer_to(self.optimizer, self._device)
+        tu.load_optimizer_state(self.optimizer, state["optimizer"], self._device)
         self.step = int(state["step"])

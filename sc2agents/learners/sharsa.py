@@ -354,12 +354,14 @@ class SHARSALearner:
             state["q_low_target"] = self.q_low_target.state_dict()
         return state
 
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        tu.check_config_match(state["config"], dataclasses.asdict(self.config), "SHARSALearner")
+    def load_state_dict(self, state: Mapping[str, Any], strict_config: bool = True) -> None:
+        """Restore networks, optimiser and step (``strict_config=False``: other hyperparameters)."""
+        tu.check_config_match(
+            state["config"], dataclasses.asdict(self.config), "SHARSALearner", strict_config
+        )
         self._modules().load_state_dict(state["networks"])
         self.q_target.load_state_dict(state["q_target"])
         if self.q_low is not None:
             self.q_low_target.load_state_dict(state["q_low_target"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        tu.optimizer_to(self.optimizer, self._device)
+        tu.load_optimizer_state(self.optimizer, state["optimizer"], self._device)
         self.step = int(state["step"])

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from absl import logging
 from torch import nn
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "obs_to_torch",
     "optimizer_step",
     "optimizer_to",
+    "load_optimizer_state",
     "parse_action_spec",
     "check_config_match",
     "require_fields",
@@ -141,8 +143,22 @@ def parse_action_spec(action_spec: Mapping[str, Any]) -> tuple[int, int]:
     return out[0], out[1]
 
 
-def check_config_match(saved: Mapping[str, Any], current: Mapping[str, Any], where: str) -> None:
-    """Raise ValueError naming the first field where a checkpoint's config differs from ours."""
+def check_config_match(
+    saved: Mapping[str, Any], current: Mapping[str, Any], where: str, strict: bool = True
+) -> None:
+    """Compare a checkpoint's config with ours, field by field.
+
+    Args:
+        saved: ``dataclasses.asdict`` of the checkpoint's config.
+        current: ``dataclasses.asdict`` of ours.
+        where: the learner, for messages.
+        strict: raise on the first difference (exact resume); False only logs the differences
+            (fine-tuning from a checkpoint with, e.g., another learning rate). Shapes that differ
+            still fail in ``nn.Module.load_state_dict``.
+
+    Raises:
+        ValueError: naming the first differing field, when ``strict``.
+    """
     for k in sorted(set(saved) | set(current)):
         a, b = saved.get(k), current.get(k)
         if isinstance(a, list):
@@ -150,7 +166,10 @@ def check_config_match(saved: Mapping[str, Any], current: Mapping[str, Any], whe
         if isinstance(b, list):
             b = tuple(b)
         if a != b:
-            raise ValueError(f"{where}: config field {k!r} is {a!r} in the state, {b!r} here")
+            msg = f"{where}: config field {k!r} is {a!r} in the state, {b!r} here"
+            if strict:
+                raise ValueError(msg)
+            logging.warning("%s (strict_config=False: loading anyway)", msg)
 
 
 def require_fields(batch: Any, fields: Iterable[str], learner: str) -> None:
@@ -160,3 +179,18 @@ def require_fields(batch: Any, fields: Iterable[str], learner: str) -> None:
         raise ValueError(
             f"{learner} needs batch.{', batch.'.join(missing)}; configure the sampler to fill them"
         )
+
+
+def load_optimizer_state(
+    optimizer: torch.optim.Optimizer, state: Mapping[str, Any], device: torch.device
+) -> None:
+    """Load an optimiser state, keep the current learning rates, move tensors to ``device``.
+
+    The learning rates come from the learner's config, not the checkpoint, so that fine-tuning
+    with ``strict_config=False`` and another ``lr`` takes effect (identical on an exact resume).
+    """
+    lrs = [g["lr"] for g in optimizer.param_groups]
+    optimizer.load_state_dict(state)
+    for group, lr in zip(optimizer.param_groups, lrs, strict=True):
+        group["lr"] = lr
+    optimizer_to(optimizer, device)

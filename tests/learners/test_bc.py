@@ -45,3 +45,15 @@ def test_bc_learns_the_data_action() -> None:
         out = learner.actor(b.observations)
         fn, _ = heads.sample(out, greedy=True)
     assert (fn.numpy() == batch.actions["function"]).mean() >= 0.75
+
+
+def test_load_state_with_other_hyperparameters_needs_strict_config_false() -> None:
+    spec = contract.obs_spec()
+    a = BCLearner(BCConfig(encoder="fullyconv_tiny"), spec, contract.ACTION_SPEC)
+    b = BCLearner(BCConfig(encoder="fullyconv_tiny", lr=1e-5), spec, contract.ACTION_SPEC)
+    with pytest.raises(ValueError, match="'lr'"):
+        b.load_state_dict(a.state_dict())
+    b.load_state_dict(a.state_dict(), strict_config=False)
+    assert b.optimizer.param_groups[0]["lr"] == 1e-5  # the new config's rate
+    for p, q in zip(a.actor.parameters(), b.actor.parameters(), strict=True):
+        assert torch.equal(p, q)

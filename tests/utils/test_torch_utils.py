@@ -51,3 +51,7 @@ def test_frozen_copy_is_detached_cpu_eval() -> None:
     with torch.no_grad():
         m.weight.add_(1.0)
     assert not torch.equal(f.weight, m.weight)
+
+
+def test_check_config_match_non_strict_only_warns() -> None:
+    tu.check_config_match({"lr": 1.0}, {"lr": 2.0}, "X", strict=False)  # no raise
