@@ -34,6 +34,7 @@ average whatever ``dt`` is (the time of a shot is rounded to its sub-step).
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 import numpy as np
 
@@ -458,7 +459,13 @@ def update_visibility(
     key = np.unique((r_idx * n_env + ni) * (h * w) + cy * w + cx)
     r_of = key // (n_env * h * w)
     rest = key % (n_env * h * w)
-    flat_vis = vis.reshape(-1)
+    # Stamp into a zeroed scratch map with a margin as wide as the largest disc, so that a disc
+    # is one add of precomputed flat offsets (no per-cell bounds checks); cells falling in the
+    # margin are off the map and dropped when the scratch is merged back.
+    pad = _stencil_reach(sight_stencils)
+    hp, wp = h + 2 * pad, w + 2 * pad
+    scratch = _scratch((n_env, hp, wp))
+    flat = scratch.reshape(-1)
     for r in range(radii.size):
         sel = rest[r_of == r]
         if sel.size == 0 or radii[r] <= 0:
@@ -467,7 +474,30 @@ def update_visibility(
         sy, sx = sight_stencils[t_any]
         e = sel // (h * w)
         c = sel % (h * w)
-        yy = (c // w)[:, None] + sy[None, :]
-        xx = (c % w)[:, None] + sx[None, :]
-        ok = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
-        flat_vis[((e[:, None] * h + yy) * w + xx)[ok]] = 2
+        base = (e * hp + c // w + pad) * wp + c % w + pad
+        flat[(base[:, None] + (sy * wp + sx)[None, :]).ravel()] = 2
+    np.maximum(vis, scratch[:, pad : pad + h, pad : pad + w], out=vis)
+
+
+_REACH: dict[int, tuple[object, int]] = {}
+_SCRATCH: dict[tuple[int, ...], np.ndarray] = {}
+
+
+def _stencil_reach(stencils: list[tuple[np.ndarray, np.ndarray]]) -> int:
+    """Largest ``|offset|`` of any stencil (cached per stencil list)."""
+    hit = _REACH.get(id(stencils))
+    if hit is None or hit[0] is not stencils:
+        reach = max((int(np.abs(a).max()) for st in stencils for a in st if a.size), default=0)
+        hit = _REACH[id(stencils)] = (stencils, reach)
+    return hit[1]
+
+
+def _scratch(shape: tuple[int, ...]) -> np.ndarray:
+    """A zeroed uint8 scratch array of ``shape``, reused between calls (one per thread)."""
+    key = (threading.get_ident(), *shape)
+    buf = _SCRATCH.get(key)
+    if buf is None:
+        buf = _SCRATCH[key] = np.zeros(shape, np.uint8)
+    else:
+        buf.fill(0)
+    return buf
