@@ -74,7 +74,7 @@ from typing import Any
 import numpy as np
 from absl import logging
 
-from sc2agents.data.episodes import ACTION_DTYPES, BandArray, Episode
+from sc2agents.data.episodes import ACTION_DTYPES, CodedArray, Episode
 
 __all__ = [
     "FORMAT_NAME",
@@ -212,7 +212,7 @@ def _store_dtype(dtype: np.dtype) -> np.dtype:
 
 
 def encode_keyframe(
-    x: np.ndarray | BandArray, threshold: float = 0.25, window: int = 64
+    x: np.ndarray | CodedArray, threshold: float = 0.25, window: int = 64
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Encode rows ``x [M, ...]`` as keyframes plus sparse differences.
 
@@ -223,31 +223,26 @@ def encode_keyframe(
     drift d entries/row) and also keeps decoding work small. A row whose difference exceeds
     ``threshold`` of a dense row always becomes a keyframe.
 
-    A `BandArray` (rows zero outside one band) is encoded from its band alone: the elements
-    outside it never differ, so the result is the dense array's, byte for byte, at a fraction of
-    the work (positions are shifted by the band's offset, keyframes widened to full rows).
+    A `CodedArray` is encoded from its codes (`_encode_coded`): same result, byte for byte.
 
     Args:
-        x: the rows of one episode (any integer/bool dtype), dense or a `BandArray`.
+        x: the rows of one episode (any integer/bool dtype), dense or a `CodedArray`.
         threshold: hard cap on a row's difference, as a fraction of a dense row's bytes.
         window: rows compared against the current keyframe per vectorised step.
 
     Returns:
         ``(keys [K, F], kid [M] int32 (local, 0-based), counts [M] int64, pos [P], val [P])``.
     """
+    if isinstance(x, CodedArray):
+        return _encode_coded(x, threshold, window)
     m = x.shape[0]
-    offset = 0
-    if isinstance(x, BandArray):
-        flat, offset, f_full = x.band, x.lo, x.row_elems
-    else:
-        flat = x.reshape(m, -1)
-        f_full = flat.shape[1]
+    flat = x.reshape(m, -1)
     if flat.dtype == np.bool_:
         flat = flat.view(np.uint8)
     f = flat.shape[1]
-    pdt = _pos_dtype(f_full)
+    pdt = _pos_dtype(f)
     entry_bytes = pdt.itemsize + flat.dtype.itemsize
-    frame_bytes = f_full * flat.dtype.itemsize
+    frame_bytes = f * flat.dtype.itemsize
     max_nnz = int(threshold * frame_bytes / entry_bytes)
     keys: list[int] = []
     kid = np.empty(m, np.int32)
@@ -274,7 +269,7 @@ def encode_keyframe(
             if n_ok:
                 # 1-D flatnonzero is several times faster than 2-D np.nonzero here.
                 flat_i = np.flatnonzero(d[:n_ok])
-                pos_parts.append((flat_i % f + offset).astype(pdt))
+                pos_parts.append((flat_i % f).astype(pdt))
                 val_parts.append(w[:n_ok].reshape(-1)[flat_i])
                 counts[j : j + n_ok] = nnz[:n_ok]
                 kid[j : j + n_ok] = len(keys) - 1
@@ -285,11 +280,78 @@ def encode_keyframe(
         i = j
     pos = np.concatenate(pos_parts) if pos_parts else np.zeros(0, pdt)
     val = np.concatenate(val_parts) if val_parts else np.zeros(0, flat.dtype)
-    if f == f_full:
-        return flat[keys], kid, counts, pos, val
-    full = np.zeros((len(keys), f_full), flat.dtype)
-    full[:, offset : offset + f] = flat[keys]
-    return full, kid, counts, pos, val
+    return flat[keys], kid, counts, pos, val
+
+
+def _encode_coded(
+    x: CodedArray, threshold: float, window: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """`encode_keyframe` of a `CodedArray` without materialising it: the same bytes.
+
+    Rows are compared on their codes (``S`` per row instead of ``C * S`` dense elements): a cell
+    whose code equals the keyframe's has no difference in any channel; where the codes differ,
+    the tables give each channel's values, hence the differing channels. Keyframe placement,
+    counts and the row-major order of ``pos``/``val`` are exactly `encode_keyframe`'s.
+    """
+    m = x.shape[0]
+    code = x.code.reshape(m, -1)
+    S = code.shape[1]
+    luts = x.luts.view(np.uint8) if x.luts.dtype == np.bool_ else x.luts
+    f = luts.shape[0] * S
+    pdt = _pos_dtype(f)
+    entry_bytes = pdt.itemsize + luts.dtype.itemsize
+    frame_bytes = f * luts.dtype.itemsize
+    max_nnz = int(threshold * frame_bytes / entry_bytes)
+    # Channels whose table is constant never differ (e.g. layers a source cannot give).
+    active = [c for c in range(luts.shape[0]) if (luts[c] != luts[c, 0]).any()]
+    keys: list[int] = []
+    kid = np.empty(m, np.int32)
+    counts = np.zeros(m, np.int64)
+    pos_parts: list[np.ndarray] = []
+    val_parts: list[np.ndarray] = []
+    i = 0
+    while i < m:
+        keys.append(i)
+        kid[i] = len(keys) - 1
+        key = code[i]
+        seg_entries = 0
+        j = i + 1
+        while j < m:
+            w = code[j : j + window]
+            n = w.shape[0]
+            r, cell = np.divmod(np.flatnonzero(w != key), S)
+            a, b = w[r, cell], key[cell]
+            dif = [luts[c, a] != luts[c, b] for c in active]  # per active channel, per cell
+            per_cell = np.sum(dif, axis=0) if dif else np.zeros(len(r), np.int64)
+            nnz = np.bincount(r, weights=per_cell, minlength=n).astype(np.int64)
+            before = np.cumsum(nnz) - nnz + seg_entries
+            rows_before = (j - i) + np.arange(n)
+            avg = (frame_bytes + entry_bytes * before) / rows_before
+            bad = (nnz > max_nnz) | (entry_bytes * nnz > avg)
+            n_ok = int(np.argmax(bad)) if bad.any() else n
+            if n_ok:
+                e = int(np.searchsorted(r, n_ok))  # r is sorted: the accepted rows' cells
+                rows, ps, vs = [], [], []
+                for c, d in zip(active, dif, strict=True):
+                    sel = np.flatnonzero(d[:e])
+                    rows.append(r[sel])
+                    ps.append(cell[sel] + c * S)
+                    vs.append(luts[c, a[sel]])
+                # Channel-major parts, stably sorted by row: row-major flat order, as dense.
+                order = np.argsort(np.concatenate(rows), kind="stable") if rows else []
+                pos_parts.append(np.concatenate(ps)[order].astype(pdt) if ps else np.zeros(0, pdt))
+                val_parts.append(np.concatenate(vs)[order] if vs else np.zeros(0, luts.dtype))
+                counts[j : j + n_ok] = nnz[:n_ok]
+                kid[j : j + n_ok] = len(keys) - 1
+                seg_entries += int(nnz[:n_ok].sum())
+            j += n_ok
+            if n_ok < n:
+                break
+        i = j
+    pos = np.concatenate(pos_parts) if pos_parts else np.zeros(0, pdt)
+    val = np.concatenate(val_parts) if val_parts else np.zeros(0, luts.dtype)
+    kx = np.asarray(CodedArray(x.code[keys], x.luts, x.channel_axis)).reshape(len(keys), -1)
+    return (kx.view(np.uint8) if kx.dtype == np.bool_ else kx), kid, counts, pos, val
 
 
 def decode_keyframe(

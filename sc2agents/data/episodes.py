@@ -30,7 +30,7 @@ import numpy as np
 
 from sc2agents.envs import features
 
-__all__ = ["ACTION_DTYPES", "BandArray", "Episode", "stack_observations"]
+__all__ = ["ACTION_DTYPES", "CodedArray", "Episode", "stack_observations"]
 
 ACTION_DTYPES: Mapping[str, np.dtype] = {
     "function": np.dtype(np.int16),
@@ -39,14 +39,15 @@ ACTION_DTYPES: Mapping[str, np.dtype] = {
 """Storage dtypes of the two action entries (``encode_action`` layout)."""
 
 
-class BandArray(np.lib.mixins.NDArrayOperatorsMixin):
-    """A ``[N, ...]`` array whose rows are zero outside one contiguous band of their elements.
+class CodedArray(np.lib.mixins.NDArrayOperatorsMixin):
+    """A ``[N, C, ...]`` (or ``[N, ...]``, one channel) array given by lookup tables of one code.
 
-    Holds only ``band [N, hi - lo]`` (each row's flattened elements ``lo:hi``); everything else is
-    zero. Replay conversions use it for the minimap, whose layers that events cannot give
-    (``height_map``, ``creep``, ...) are all zero: materialising them would cost 60% of the
-    conversion's memory traffic for nothing, and `sc2agents.data.dataset.DatasetWriter` encodes
-    the band directly (the stored bytes are those of the dense array).
+    Holds ``code [N, ...]`` (small unsigned integers) and ``luts [C, K]``: channel ``c`` of row
+    ``n`` is ``luts[c, code[n]]``. Replay conversions use it for the minimap: one uint8 code per
+    cell (owner, camera, selected) stands for the 10 storage channels (the layers events cannot
+    give have all-zero tables), a quarter of even the drawn channels' bytes, and
+    `sc2agents.data.dataset.DatasetWriter` encodes it from the code directly (the stored bytes are
+    those of the dense array).
 
     It behaves like the dense array it stands for (``shape``, ``dtype``, ``nbytes``, ``len``,
     indexing, numpy functions and operators, ``np.asarray``), materialising what is asked for:
@@ -54,33 +55,39 @@ class BandArray(np.lib.mixins.NDArrayOperatorsMixin):
     array. Any other ndarray attribute (``sum``, ``reshape``, ...) is taken from the dense array.
 
     Args:
-        band: ``[N, hi - lo]`` (or ``[N, ...]`` with that many elements per row).
-        shape: the dense shape ``[N, ...]``.
-        lo: offset of the band in a flattened row.
+        code: ``[N, ...]`` unsigned integer codes.
+        luts: ``[C, K]`` tables (their dtype is the array's), ``K > code.max()``.
+        channel_axis: the dense array is ``[N, C, ...]``; else ``[N, ...]`` and ``C`` must be 1.
 
     Raises:
-        ValueError: the band does not fit the shape.
+        ValueError: bad code dtype, table shape or channel count.
     """
 
-    __slots__ = ("band", "shape", "lo")
+    __slots__ = ("code", "luts", "channel_axis")
 
-    def __init__(self, band: np.ndarray, shape: Sequence[int], lo: int) -> None:
-        shape = tuple(int(s) for s in shape)
-        band = np.asarray(band)
-        if not shape or band.shape[:1] != shape[:1]:
-            raise ValueError(f"BandArray: band rows {band.shape[:1]} do not match shape {shape}")
-        band = band.reshape(shape[0], -1)
-        row = int(np.prod(shape[1:], dtype=np.int64))
-        if lo < 0 or lo + band.shape[1] > row:
+    def __init__(self, code: np.ndarray, luts: np.ndarray, channel_axis: bool = True) -> None:
+        code, luts = np.asarray(code), np.asarray(luts)
+        if code.ndim < 1 or code.dtype.kind != "u":
+            raise ValueError(f"CodedArray: code must be [N, ...] unsigned ints, got {code.dtype}")
+        if luts.ndim != 2 or (not channel_axis and luts.shape[0] != 1):
+            raise ValueError(f"CodedArray: luts must be [C, K] (C = 1 without a channel axis), "
+                             f"got {luts.shape}")  # fmt: skip
+        if code.size and int(code.max()) >= luts.shape[1]:
             raise ValueError(
-                f"BandArray: band [{lo}, {lo + band.shape[1]}) outside a row of {row} elements"
+                f"CodedArray: code {int(code.max())} outside tables of {luts.shape[1]} entries"
             )
-        self.band, self.shape, self.lo = band, shape, int(lo)
+        self.code, self.luts, self.channel_axis = code, luts, bool(channel_axis)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The dense shape."""
+        c = self.code.shape
+        return (c[0], self.luts.shape[0], *c[1:]) if self.channel_axis else c
 
     @property
     def dtype(self) -> np.dtype:
         """The element dtype."""
-        return self.band.dtype
+        return self.luts.dtype
 
     @property
     def ndim(self) -> int:
@@ -95,26 +102,20 @@ class BandArray(np.lib.mixins.NDArrayOperatorsMixin):
     @property
     def nbytes(self) -> int:
         """Bytes of the dense array (what it stands for, not what it holds)."""
-        return self.size * self.band.dtype.itemsize
-
-    @property
-    def row_elems(self) -> int:
-        """Elements per flattened row of the dense array."""
-        return int(np.prod(self.shape[1:], dtype=np.int64))
+        return self.size * self.dtype.itemsize
 
     def __len__(self) -> int:
         return self.shape[0]
 
     def _rows(self, rows: int | slice) -> np.ndarray:
-        b = self.band[rows]
-        one = b.ndim == 1
-        b = b.reshape(-1, self.band.shape[1])
-        out = np.zeros((b.shape[0], self.row_elems), self.band.dtype)
-        out[:, self.lo : self.lo + b.shape[1]] = b
-        return out.reshape(self.shape[1:] if one else (b.shape[0], *self.shape[1:]))
+        c = self.code[rows]
+        out = self.luts[:, c]  # [C, n, ...] or [C, ...]
+        if not self.channel_axis:
+            return out[0]
+        return out if c.ndim == self.code.ndim - 1 else np.moveaxis(out, 0, 1)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
-        out = self._rows(slice(None))
+        out = np.ascontiguousarray(self._rows(slice(None)))
         return out if dtype is None else out.astype(dtype, copy=False)
 
     def __getitem__(self, index: Any) -> Any:
@@ -127,16 +128,16 @@ class BandArray(np.lib.mixins.NDArrayOperatorsMixin):
         return np.asarray(self)[index]
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        conv = [np.asarray(x) if isinstance(x, BandArray) else x for x in inputs]
+        conv = [np.asarray(x) if isinstance(x, CodedArray) else x for x in inputs]
         if "out" in kwargs:
             kwargs["out"] = tuple(
-                np.asarray(x) if isinstance(x, BandArray) else x for x in kwargs["out"]
+                np.asarray(x) if isinstance(x, CodedArray) else x for x in kwargs["out"]
             )
         return getattr(ufunc, method)(*conv, **kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         def conv(x: Any) -> Any:
-            if isinstance(x, BandArray):
+            if isinstance(x, CodedArray):
                 return np.asarray(x)
             if isinstance(x, (list, tuple)):
                 return type(x)(conv(v) for v in x)
@@ -145,21 +146,18 @@ class BandArray(np.lib.mixins.NDArrayOperatorsMixin):
         return func(*conv(args), **{k: conv(v) for k, v in kwargs.items()})
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in BandArray.__slots__:
+        if name.startswith("__") or name in CodedArray.__slots__:
             raise AttributeError(name)
         return getattr(np.asarray(self), name)
 
-    def __getstate__(self) -> tuple[np.ndarray, tuple[int, ...], int]:
-        return self.band, self.shape, self.lo
+    def __getstate__(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        return self.code, self.luts, self.channel_axis
 
-    def __setstate__(self, state: tuple[np.ndarray, tuple[int, ...], int]) -> None:
-        self.band, self.shape, self.lo = state
+    def __setstate__(self, state: tuple[np.ndarray, np.ndarray, bool]) -> None:
+        self.code, self.luts, self.channel_axis = state
 
     def __repr__(self) -> str:
-        return (
-            f"BandArray(shape={self.shape}, dtype={self.dtype}, band=[{self.lo}, "
-            f"{self.lo + self.band.shape[1]}))"
-        )
+        return f"CodedArray(shape={self.shape}, dtype={self.dtype}, code={self.code.dtype})"
 
 
 def stack_observations(observations: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
@@ -186,8 +184,8 @@ class Episode:
     Attributes:
         observations: storage-form arrays (`features.observation_to_storage` keys, plus optional
             ``unit_counts`` and others), each ``[T+1, ...]``; entry ``T`` is the final observation.
-            An entry may be a `BandArray` (mostly-zero rows held compactly), which behaves like
-            the dense array; ``np.asarray`` gives the dense array.
+            An entry may be a `CodedArray` (channels given by lookup tables of one code), which
+            behaves like the dense array; ``np.asarray`` gives the dense array.
         actions: ``function`` int16 ``[T]`` and ``args`` int32 ``[T, 13]``
             (`features.encode_action` layout).
         rewards: float32 ``[T]``; ``rewards[t]`` follows ``actions[t]``.
@@ -207,7 +205,7 @@ class Episode:
 
     def __post_init__(self) -> None:
         self.observations = {
-            k: v if isinstance(v, BandArray) else np.asarray(v)
+            k: v if isinstance(v, CodedArray) else np.asarray(v)
             for k, v in self.observations.items()
         }
         self.actions = {k: np.asarray(v) for k, v in self.actions.items()}

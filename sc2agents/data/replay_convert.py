@@ -85,7 +85,7 @@ from typing import Any, Literal
 import numpy as np
 
 from sc2agents.data import replay_decode as rd
-from sc2agents.data.episodes import BandArray, Episode
+from sc2agents.data.episodes import CodedArray, Episode
 from sc2agents.envs import features
 
 __all__ = [
@@ -130,11 +130,9 @@ ABSENT_LAYERS: tuple[str, ...] = (
     "height_map", "visibility_map", "creep", "alerts", "pathable", "buildable",
 )  # fmt: skip
 """Minimap channels a replay cannot give without the map file / game binary: left zero."""
-# The drawn channels (camera, player_id, player_relative, selected) are one contiguous band of the
-# storage order: only the band is materialised (a `BandArray`), the absent layers stay implicit.
-_DRAWN = [i for i, spec in enumerate(_CHANNELS) if spec.name not in ABSENT_LAYERS]
-_BAND_LO, _BAND_C = min(_DRAWN), max(_DRAWN) + 1 - min(_DRAWN)
-_BCH = {n: i - _BAND_LO for n, i in _CH.items() if 0 <= i - _BAND_LO < _BAND_C}
+# The minimap is held as one uint8 code per cell (a `CodedArray`): bits 0-5 the owner code (0 =
+# empty, k = the k-th owner id of the game's sorted owners), bit 6 camera, bit 7 selected.
+_OWNER_BITS, _CAMERA_BIT, _SELECTED_BIT = 63, 64, 128
 _ARG = {name: i for i, name in enumerate(features.ARG_TYPES)}
 _FN = features.FUNCTION_IDS
 _NO_OP, _MOVE_CAMERA = _FN["no_op"], _FN["move_camera"]
@@ -631,10 +629,11 @@ def convert_decoded(rep: rd.DecodedReplay, cfg: ConvertConfig) -> list[Episode]:
     flat_grid = grid.reshape(-1)
     nz = np.flatnonzero(flat_grid)
     val = flat_grid[nz]
-    plane, C = geo.size * geo.size, _BAND_C
+    if len(owners) > _OWNER_BITS:
+        raise rd.ReplayError(rep.path, f"{len(owners)} unit owners (at most {_OWNER_BITS})")
     segs.update(
-        nz=nz, nz_owner=owners[(val >> 10) - 1], nz_type=val & np.uint16(1023),
-        nz_base=_divmod(nz, plane)[0] * ((C - 1) * plane) + nz,
+        nz=nz, nz_owner=owners[(val >> 10) - 1], nz_type=val & np.uint16(1023), owners=owners,
+        owner_code=(grid >> 10).astype(np.uint8),  # both views start from it (copied)
     )  # fmt: skip
     shared_type = None
     if cfg.fog == "none":  # identical for both views: computed once, shared (not copied)
@@ -736,20 +735,18 @@ def _episode_for(
     shared_type: np.ndarray | None,
     pos_index: _PositionIndex,
 ) -> Episode:
-    M, C = geo.size, _BAND_C  # C: channels of the materialised band
+    M = geo.size
     me = rep.player(pid)
     opp = next(p for p in rep.players if p.player_id != pid)
     own = segs["owner"] == pid
     plane = M * M
     # Sparse over occupied (step, cell) positions: ~5-10% of the grid, so every per-view pass
     # below touches ~1M elements instead of (T+1)*M*M.
-    nz, nz_owner, base = segs["nz"], segs["nz_owner"], segs["nz_base"]
+    nz, nz_owner = segs["nz"], segs["nz_owner"]
     lut_rel = np.zeros(256, np.uint8)
     lut_rel[pid], lut_rel[opp.player_id], lut_rel[_NEUTRAL] = 1, 4, 3
-    mm = np.zeros((T + 1, C, M, M), np.uint8)
-    flat = mm.reshape(-1)
-    flat[base + _BCH["player_relative"] * plane] = lut_rel[nz_owner]
-    flat[base + _BCH["player_id"] * plane] = nz_owner
+    code = segs["owner_code"].copy()  # [T+1, M*M]: see _OWNER_BITS
+    flat = code.reshape(-1)
     if shared_type is not None:
         unit_type = shared_type
     else:
@@ -761,8 +758,7 @@ def _episode_for(
         seen = _vision(segs["k0"][own], segs["k1"][own], segs["cell"][own], T, M,
                        cfg.sight_radius * geo.scale, nz[enemy])  # fmt: skip
         hidden = enemy[~seen]
-        flat[base[hidden] + _BCH["player_relative"] * plane] = 0
-        flat[base[hidden] + _BCH["player_id"] * plane] = 0
+        flat[nz[hidden]] = 0
         unit_type.reshape(-1)[nz[hidden]] = 0
     # Camera rectangle (sparse: a small box per step).
     cam_x, cam_y = _camera_track(rep, pid, T, s=cfg.step_mul, horizon=horizon)
@@ -776,19 +772,28 @@ def _episode_for(
     ys = y0[:, None, None] + dy[None, :, None]
     inside = (xs <= x1[:, None, None]) & (ys <= y1[:, None, None])
     steps = np.broadcast_to(np.arange(T + 1)[:, None, None], inside.shape)
-    cam_idx = steps * (C * plane) + _BCH["camera"] * plane + ys * M + xs
-    flat[cam_idx[inside]] = 1
+    cam_idx = steps * plane + ys * M + xs
+    flat[cam_idx[inside]] |= _CAMERA_BIT
     # Selection.
     sel_loops, sel_states, user_sel = _selection_states(rep, pid)
-    _draw_selected(mm.reshape(-1), sel_loops, sel_states, pos_index, geo, T, cfg.step_mul, C)
+    _draw_selected(flat, sel_loops, sel_states, pos_index, geo, T, cfg.step_mul)
+    # The code's tables: one row per storage channel (absent layers: all zero).
+    v = np.arange(256)
+    ids = np.zeros(_OWNER_BITS + 1, np.uint8)
+    ids[1 : len(segs["owners"]) + 1] = segs["owners"]
+    luts = np.zeros((len(_CHANNELS), 256), np.uint8)
+    luts[_CH["player_id"]] = ids[v & _OWNER_BITS]
+    luts[_CH["player_relative"]] = lut_rel[ids[v & _OWNER_BITS]]
+    luts[_CH["camera"]] = (v & _CAMERA_BIT) > 0
+    luts[_CH["selected"]] = (v & _SELECTED_BIT) > 0
     # Unit counts and the player vector.
     counts = _step_counts(segs["k0"][own], segs["k1"][own], segs["dense"][own], T, _NUM_UNIT_TYPES)
     unit_counts = np.clip(counts, 0, 65535).astype(np.uint16)
 
     def count_of(flag: np.ndarray) -> np.ndarray:
-        dense_flag = np.zeros(_NUM_UNIT_TYPES, np.float32)
-        dense_flag[tt["dense"][: len(flag)][flag & tt["known"]]] = 1.0
-        return counts.astype(np.float32) @ dense_flag
+        # Sum of the flagged columns (a few): cheaper than a float matmul over all of them.
+        cols = np.unique(tt["dense"][: len(flag)][flag & tt["known"]])
+        return counts[:, cols].sum(axis=1).astype(np.float32)
 
     player = np.zeros((T + 1, len(features.PLAYER_FIELDS)), np.float32)
     pf = {n: i for i, n in enumerate(features.PLAYER_FIELDS)}
@@ -850,7 +855,7 @@ def _episode_for(
     }
     return Episode(
         observations={
-            "minimap": BandArray(mm, (T + 1, len(_CHANNELS), M, M), _BAND_LO * plane),
+            "minimap": CodedArray(code.reshape(T + 1, M, M), luts),
             "minimap_unit_type": unit_type,
             "player": player,
             "unit_counts": unit_counts,
@@ -916,8 +921,9 @@ def _camera_track(
 
 def _draw_selected(
     flat: np.ndarray, loops: list[int], states: list[list[int]], pos: _PositionIndex,
-    geo: _Geometry, T: int, s: int, C: int,
+    geo: _Geometry, T: int, s: int,
 ) -> None:  # fmt: skip
+    """Set the selected bit of ``flat`` (the ``[T+1, M*M]`` codes) where selected units are."""
     lens = np.array([len(st) for st in states], np.int64)
     if lens.sum() == 0:
         return
@@ -940,7 +946,7 @@ def _draw_selected(
     k0 = np.minimum(_ceil_div(sub_start[sub_of], s), T + 1)
     k1 = np.minimum(_ceil_div(sub_end[sub_of], s), T + 1)
     rows, steps = _expand(k0, k1)
-    flat[steps * (C * M * M) + _BCH["selected"] * M * M + cells[rows]] = 1
+    flat[steps * (M * M) + cells[rows]] |= _SELECTED_BIT
 
 
 def _screen_xy(
