@@ -91,7 +91,7 @@ class BotParams:
 
 # fmt: off
 LEVELS: dict[str, BotParams] = {
-    "very_easy": BotParams("very_easy", apm=8, reaction_s=10, max_workers=13, barracks=1,
+    "very_easy": BotParams("very_easy", apm=6, reaction_s=10, max_workers=13, barracks=1,
                            attack_supply=6, supply_buffer=3),
     "easy": BotParams("easy", apm=12, reaction_s=7, max_workers=14, barracks=1, attack_supply=8,
                       supply_buffer=3),
