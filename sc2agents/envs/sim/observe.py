@@ -163,6 +163,17 @@ def _pixels(
     cx = np.floor(px).astype(np.int64)
     cy = np.floor(py).astype(np.int64)
     gs = size * size if stride is None else stride
+    # Units whose stencil cannot reach the image (most of a big map, off the screen) are dropped
+    # first; the pixels and their order are the same as without this cut.
+    r = int(sten.reach)
+    near = (cx > -r) & (cx < size + r) & (cy > -r) & (cy < size + r)
+    keep = None
+    if not near.all():
+        keep = np.flatnonzero(near)
+        if keep.size == 0:
+            e = np.zeros(0, np.int64)
+            return e, e, (np.zeros(0, np.int32) if want_aa else None), 0
+        ni, t, cx, cy = ni[keep], t[keep], cx[keep], cy[keep]
     length = sten.length[t]
     longest = int(length.max())
     flats, reps, aas = [], [], []
@@ -190,13 +201,14 @@ def _pixels(
         if lo >= longest:
             break
     if len(flats) == 1:
-        return flats[0], reps[0], (aas[0] if want_aa else None), n_drawn
-    return (
-        np.concatenate(flats),
-        np.concatenate(reps),
-        np.concatenate(aas) if want_aa else None,
-        n_drawn,
-    )
+        rep = reps[0]
+        flat, aa = flats[0], (aas[0] if want_aa else None)
+    else:
+        flat, rep = np.concatenate(flats), np.concatenate(reps)
+        aa = np.concatenate(aas) if want_aa else None
+    if keep is not None:
+        rep = keep[rep]  # rows of the caller's arrays
+    return flat, rep, aa, n_drawn
 
 
 # Stencil-size buckets (pixels): small units, medium, buildings, the rest.
@@ -251,6 +263,9 @@ class StorageBuffers:
         self.minimap = np.full((n, len(_STORE_M), m, m), 0, np.uint8)
         self.minimap_unit_type = np.full((n, m, m), 0, np.uint16)
         self.drawn_camera = np.full((n, 2), np.nan, np.float32)
+        # Fog: map cell under each screen pixel per game (`Observer._storage_fog`).
+        self.fog_index: np.ndarray | None = None
+        self.fog_ok = self.fog_camera = self.fog_tmp = np.zeros(0)
         self.drawn_units = [0, 0]
         self.unit_pixels = [0, 0]
         # Scratch for the unit density (values do not matter between renders).
@@ -319,6 +334,9 @@ class Observer:
         ok = (cy[:, None] < h) & (cx[None, :] < w)
         cyc, cxc = np.minimum(cy, h - 1), np.minimum(cx, w - 1)
         self._mm_cells = (cyc[:, None] * w + cxc[None, :], ok)
+        self._mm_identity = bool(
+            ok.all() and (w, h) == (self.m, self.m) and (cy == np.arange(self.m)).all()
+        )
         for name in ("height_map", "pathable", "buildable"):
             img = np.where(ok, self.terrain[name][cyc[:, None], cxc[None, :]], 0)
             self.minimap.images(_M[name])[:] = img
@@ -558,12 +576,27 @@ class Observer:
 
     def _storage_fog(self, st: SimState, b: StorageBuffers) -> None:
         vis = st.visibility[self.player]  # [N, H, W] values 0..2: storage = raw value
-        flat = vis.reshape(self.n, -1)
-        cell, ok = self._screen_cells(st.camera[self.player])
-        img = np.take_along_axis(flat, cell.reshape(self.n, -1), axis=1).reshape(cell.shape)
-        b.screen[:, _SC["visibility_map"]] = np.where(ok, img, 0)
+        n = self.n
+        hw = vis.shape[1] * vis.shape[2]
+        if b.fog_index is None:  # map cell under each screen pixel, kept while cameras stay
+            b.fog_index = np.zeros((n, self.s, self.s), np.intp)
+            b.fog_ok = np.zeros((n, self.s, self.s), np.uint8)
+            b.fog_camera = np.full((n, 2), np.nan, np.float32)
+            b.fog_tmp = np.zeros((n, self.s, self.s), np.uint8)
+        cam = st.camera[self.player]
+        moved = np.flatnonzero((cam != b.fog_camera).any(axis=1))
+        if moved.size:
+            cell, ok = self._screen_cells(cam[moved])
+            b.fog_index[moved] = moved[:, None, None] * hw + cell
+            b.fog_ok[moved] = ok
+            b.fog_camera[moved] = cam[moved]
+        np.take(vis.reshape(-1), b.fog_index, out=b.fog_tmp)
+        np.multiply(b.fog_tmp, b.fog_ok, out=b.screen[:, _SC["visibility_map"]])
         mcell, mok = self._mm_cells
-        b.minimap[:, _MC["visibility_map"]] = np.where(mok, flat[:, mcell], 0)
+        if self._mm_identity:  # one minimap pixel per map cell
+            b.minimap[:, _MC["visibility_map"]] = vis
+        else:
+            b.minimap[:, _MC["visibility_map"]] = np.where(mok, vis.reshape(n, -1)[:, mcell], 0)
 
     def render_storage(self, st: SimState, visible: np.ndarray | None = None) -> StorageBuffers:
         """Bring the storage-form layers up to date with the state (see module docstring).
