@@ -304,6 +304,13 @@ def _encode_coded(
     max_nnz = int(threshold * frame_bytes / entry_bytes)
     # Channels whose table is constant never differ (e.g. layers a source cannot give).
     active = [c for c in range(luts.shape[0]) if (luts[c] != luts[c, 0]).any()]
+    K = luts.shape[1]
+    # Small codes: per (code, keyframe code) pair, which channels differ and how many.
+    pair_dif = None
+    if K <= 256:
+        la = luts[active]
+        pair_dif = (la[:, :, None] != la[:, None, :]).reshape(len(active), K * K)
+        pair_cnt = pair_dif.sum(axis=0, dtype=np.int64)
     keys: list[int] = []
     kid = np.empty(m, np.int32)
     counts = np.zeros(m, np.int64)
@@ -319,10 +326,19 @@ def _encode_coded(
         while j < m:
             w = code[j : j + window]
             n = w.shape[0]
-            r, cell = np.divmod(np.flatnonzero(w != key), S)
-            a, b = w[r, cell], key[cell]
-            dif = [luts[c, a] != luts[c, b] for c in active]  # per active channel, per cell
-            per_cell = np.sum(dif, axis=0) if dif else np.zeros(len(r), np.int64)
+            flat_i = np.flatnonzero(w != key)
+            if S & (S - 1) == 0:  # shifts and masks: several times cheaper than division
+                r, cell = flat_i >> (S.bit_length() - 1), flat_i & (S - 1)
+            else:
+                r, cell = np.divmod(flat_i, S)
+            a, b = w.reshape(-1)[flat_i], key[cell]
+            if pair_dif is not None:
+                pair = a.astype(np.intp) * K + b
+                per_cell = pair_cnt[pair]
+            else:
+                per_cell = np.zeros(len(r), np.int64)
+                for c in active:
+                    per_cell += luts[c, a] != luts[c, b]
             nnz = np.bincount(r, weights=per_cell, minlength=n).astype(np.int64)
             before = np.cumsum(nnz) - nnz + seg_entries
             rows_before = (j - i) + np.arange(n)
@@ -332,13 +348,19 @@ def _encode_coded(
             if n_ok:
                 e = int(np.searchsorted(r, n_ok))  # r is sorted: the accepted rows' cells
                 rows, ps, vs = [], [], []
-                for c, d in zip(active, dif, strict=True):
-                    sel = np.flatnonzero(d[:e])
+                for ci, c in enumerate(active):
+                    if pair_dif is not None:
+                        d = pair_dif[ci][pair[:e]]
+                    else:
+                        d = luts[c, a[:e]] != luts[c, b[:e]]
+                    sel = np.flatnonzero(d)
                     rows.append(r[sel])
                     ps.append(cell[sel] + c * S)
                     vs.append(luts[c, a[sel]])
                 # Channel-major parts, stably sorted by row: row-major flat order, as dense.
-                order = np.argsort(np.concatenate(rows), kind="stable") if rows else []
+                # (Rows are window-local: a small-int key, which numpy radix-sorts.)
+                rdt = np.uint8 if n <= 256 else np.int64
+                order = np.argsort(np.concatenate(rows).astype(rdt), kind="stable") if rows else []
                 pos_parts.append(np.concatenate(ps)[order].astype(pdt) if ps else np.zeros(0, pdt))
                 val_parts.append(np.concatenate(vs)[order] if vs else np.zeros(0, luts.dtype))
                 counts[j : j + n_ok] = nnz[:n_ok]

@@ -626,20 +626,15 @@ def convert_decoded(rep: rd.DecodedReplay, cfg: ConvertConfig) -> list[Episode]:
     dense = tt["dense"][seg.type_idx]
     grid, owners = _unit_grids(k0, k1, cell, owner, dense, T, geo.size)
     segs = {"k0": k0, "k1": k1, "cell": cell, "owner": owner, "dense": dense, "typ": seg.type_idx}
-    flat_grid = grid.reshape(-1)
-    nz = np.flatnonzero(flat_grid)
-    val = flat_grid[nz]
     if len(owners) > _OWNER_BITS:
         raise rd.ReplayError(rep.path, f"{len(owners)} unit owners (at most {_OWNER_BITS})")
-    segs.update(
-        nz=nz, nz_owner=owners[(val >> 10) - 1], nz_type=val & np.uint16(1023), owners=owners,
-        owner_code=(grid >> 10).astype(np.uint8),  # both views start from it (copied)
-    )  # fmt: skip
-    shared_type = None
-    if cfg.fog == "none":  # identical for both views: computed once, shared (not copied)
-        shared_type = (grid & np.uint16(1023)).reshape(T + 1, geo.size, geo.size)
+    # Both views start from these (shared without fog, copied and fogged with it): streaming
+    # passes over the grid, cheaper than scattering its occupied cells into zeroed arrays.
+    segs.update(owners=owners, owner_code=(grid >> 10).astype(np.uint8))
+    unit_type = (grid & np.uint16(1023)).reshape(T + 1, geo.size, geo.size)
+    del grid
     pos_index = _PositionIndex(seg)
-    return [_episode_for(rep, cfg, p.player_id, T, horizon, cut, geo, tt, segs, shared_type,
+    return [_episode_for(rep, cfg, p.player_id, T, horizon, cut, geo, tt, segs, unit_type,
                          pos_index) for p in rep.players]  # fmt: skip
 
 
@@ -732,7 +727,7 @@ def _episode_for(
     geo: _Geometry,
     tt: dict[str, np.ndarray],
     segs: dict[str, np.ndarray],
-    shared_type: np.ndarray | None,
+    shared_type: np.ndarray,
     pos_index: _PositionIndex,
 ) -> Episode:
     M = geo.size
@@ -740,26 +735,25 @@ def _episode_for(
     opp = next(p for p in rep.players if p.player_id != pid)
     own = segs["owner"] == pid
     plane = M * M
-    # Sparse over occupied (step, cell) positions: ~5-10% of the grid, so every per-view pass
-    # below touches ~1M elements instead of (T+1)*M*M.
-    nz, nz_owner = segs["nz"], segs["nz_owner"]
     lut_rel = np.zeros(256, np.uint8)
     lut_rel[pid], lut_rel[opp.player_id], lut_rel[_NEUTRAL] = 1, 4, 3
-    code = segs["owner_code"].copy()  # [T+1, M*M]: see _OWNER_BITS
-    flat = code.reshape(-1)
-    if shared_type is not None:
-        unit_type = shared_type
-    else:
-        unit_type = np.zeros((T + 1, M, M), np.uint16)
-        unit_type.reshape(-1)[nz] = segs["nz_type"]
+    owners = segs["owners"]
+    code = segs["owner_code"]  # [T+1, M*M]: see _OWNER_BITS
+    unit_type = shared_type  # [T+1, M, M], shared by the views without fog
     if cfg.fog == "approx":
-        # Draw everything, then blank the enemy cells no own unit sees (fewer than the cells).
-        enemy = np.flatnonzero(nz_owner == opp.player_id)
+        # Blank the enemy cells no own unit sees (found on the 1-byte codes).
+        oc = int(np.searchsorted(owners, opp.player_id))
+        has = oc < len(owners) and owners[oc] == opp.player_id
+        enemy = np.flatnonzero(code == oc + 1) if has else np.zeros(0, np.int64)
         seen = _vision(segs["k0"][own], segs["k1"][own], segs["cell"][own], T, M,
-                       cfg.sight_radius * geo.scale, nz[enemy])  # fmt: skip
+                       cfg.sight_radius * geo.scale, enemy)  # fmt: skip
         hidden = enemy[~seen]
-        flat[nz[hidden]] = 0
-        unit_type.reshape(-1)[nz[hidden]] = 0
+        code, unit_type = code.copy(), unit_type.copy()
+        code.reshape(-1)[hidden] = 0
+        unit_type.reshape(-1)[hidden] = 0
+    else:
+        code = code.copy()  # the camera and selection bits are the view's own
+    flat = code.reshape(-1)
     # Camera rectangle (sparse: a small box per step).
     cam_x, cam_y = _camera_track(rep, pid, T, s=cfg.step_mul, horizon=horizon)
     half = cfg.camera_width / 2.0
