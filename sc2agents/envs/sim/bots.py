@@ -52,7 +52,15 @@ from sc2agents.envs.sim.state import NEUTRAL
 if TYPE_CHECKING:
     from sc2agents.envs.sim.engine import SimEngine
 
-__all__ = ["LEVELS", "BotParams", "Bots", "bot_params", "make_bots"]
+__all__ = [
+    "ECONOMY_PROFILES",
+    "LEVELS",
+    "BotParams",
+    "Bots",
+    "StatePolicy",
+    "bot_params",
+    "make_bots",
+]
 
 _F = features.FUNCTION_IDS
 _A = {name: i for i, name in enumerate(features.ARG_TYPES)}
@@ -732,3 +740,39 @@ class Bots:
         defend = self._defend[e] if hasattr(self, "_defend") else np.zeros(e.size, bool)
         out[:] = np.where((defend & threat.any(axis=1))[:, None], tc, out)
         return out
+
+
+class StatePolicy:
+    """A built-in bot playing an *agent* player: a scripted baseline / demonstrator.
+
+    It reads the engine state (privileged, unlike a `core.Policy` over observations) and returns
+    actions in `features.encode_action` layout for that player, to pass to
+    `SimEngine.step_encoded` (and to log as demonstrations). Call `reset` after each engine reset.
+
+    Example:
+        >>> eng = SimEngine("BuildMarines", 4, seed=0)  # doctest: +SKIP
+        >>> pol = StatePolicy(eng, ECONOMY_PROFILES["BuildMarines"])  # doctest: +SKIP
+        >>> eng.reset(); pol.reset()  # doctest: +SKIP
+        >>> fn, args = pol.act(eng)  # doctest: +SKIP
+        >>> eng.step_encoded(fn[None], args[None])  # doctest: +SKIP
+
+    Args:
+        engine: the engine.
+        params: difficulty or `BotParams` (see `bot_params`); `ECONOMY_PROFILES` for mini-games.
+        player: the agent player it plays (0-based, < ``engine.num_players``).
+    """
+
+    def __init__(self, engine: SimEngine, params: Any, player: int = 0) -> None:
+        if not 0 <= player < engine.num_players:
+            raise ValueError(f"player {player} is not an agent player of this engine")
+        self._bots = Bots(engine, [bot_params(params)], [player])
+
+    def reset(self, env_ids: np.ndarray | None = None) -> None:
+        """Forget the games ``env_ids`` (all by default), after the engine reset them."""
+        n = self._bots.engine.num_envs
+        self._bots.reset(np.arange(n) if env_ids is None else np.asarray(env_ids))
+
+    def act(self, engine: SimEngine) -> tuple[np.ndarray, np.ndarray]:
+        """``(function [N], args [N, 13])`` of the player for every game."""
+        fn, args = self._bots.act(engine)
+        return fn[0], args[0]

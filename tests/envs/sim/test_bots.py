@@ -107,3 +107,16 @@ def test_ladder_is_monotone_on_adjacent_levels():
         hi, lo = LEVELS[i], LEVELS[i - 1]
         r = np.concatenate([_play(hi, lo, 4, seed=i), -_play(lo, hi, 4, seed=100 + i)])
         assert (r > 0).sum() > r.size / 2, (hi, lo, r)
+
+
+def test_state_policy_plays_an_agent_player():
+    eng = SimEngine("BuildMarines", 2, seed=0)
+    pol = bots.StatePolicy(eng, bots.ECONOMY_PROFILES["BuildMarines"])
+    eng.reset()
+    pol.reset()
+    for _ in range(1200):
+        fn, args = pol.act(eng)
+        eng.step_encoded(fn[None], args[None])  # action_error="raise": every action valid
+    assert (eng.episode_reward[0] >= 3).all()  # marines trained by the agent player
+    with pytest.raises(ValueError, match="not an agent player"):
+        bots.StatePolicy(eng, "easy", player=1)
