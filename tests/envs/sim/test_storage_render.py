@@ -41,11 +41,11 @@ def _random_actions(eng: SimEngine, rng: np.random.Generator, p_camera: float = 
     return fn[None], args[None]
 
 
-def _assert_equal(eng: SimEngine, where: str) -> None:
-    got = eng.observe_storage(0)
+def _assert_equal(eng: SimEngine, where: str, player: int = 0) -> None:
+    got = eng.observe_storage(player)
     assert got["screen"].dtype == np.uint8 and got["screen_unit_type"].dtype == np.uint16
     for i in range(eng.num_envs):
-        want = features.observation_to_storage(eng.observe_env(i, 0))
+        want = features.observation_to_storage(eng.observe_env(i, player))
         for key in _KEYS:
             g, w = got[key][i], want[key]
             if not np.array_equal(g, w):
@@ -192,3 +192,29 @@ def test_vector_env_copy_and_views_agree_with_reference():
         ref = features.observation_to_storage(envs[0].engine.observe_env(i))
         for key, v in ref.items():
             np.testing.assert_array_equal(obs[0][key][i], v, err_msg=key)
+
+
+def test_storage_two_agents_each_player_sees_its_own_view():
+    eng = SimEngine("Simple64", 2, num_players=2, seed=0, action_error="warn")
+    eng.reset()
+    rng = np.random.default_rng(1)
+    for t in range(12):
+        per_player = []
+        for p in range(2):
+            avail = eng.available_mask(p)
+            fn = np.argmax(rng.random(avail.shape) * avail, axis=1)
+            hi = np.array(
+                [
+                    eng.screen_size**2 if n in features.SPATIAL_ARG_TYPES else
+                    features.ARG_TYPE_SIZES[n]
+                    for n in features.ARG_TYPES
+                ]
+            )  # fmt: skip
+            args = (rng.random((2, hi.size)) * hi).astype(np.int64)
+            args[~features.FUNCTION_ARG_MASK[fn]] = -1
+            per_player.append((fn, args))
+        eng.step_encoded(np.stack([f for f, _ in per_player]), np.stack([a for _, a in per_player]))
+        for p in (1, 0):
+            _assert_equal(eng, f"Simple64 two agents step {t} player {p}", player=p)
+    a, b = eng.observe_storage(0), eng.observe_storage(1)
+    assert not np.array_equal(a["screen"], b["screen"])  # two different points of view
