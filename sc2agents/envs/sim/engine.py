@@ -7,7 +7,9 @@ fog and caches are then updated. Observations are rendered lazily by `observe` /
 `observe_env` (`observe.Observer`, one per player).
 
 Beyond section 2 of the internal API, front ends may use: `step_encoded` (actions in
-`features.encode_action` layout, no `FunctionCall` objects), `available_mask`, `visible_units`,
+`features.encode_action` layout, no `FunctionCall` objects), `observe_storage` (the observation
+rendered directly in the storage form of `features.observation_to_storage`, what `SimVectorEnv`
+returns), `available_mask`, `visible_units`,
 `camera_bounds` / `set_camera`, `describe`, and `observers[player]` (the renderer's buffers).
 
 Example:
