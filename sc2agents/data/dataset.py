@@ -39,6 +39,9 @@ segment (near-optimal segment lengths, see `encode_keyframe`) or more than ``key
   a little better (5.8% of raw) but decodes at 0.59 GB/s, i.e. ~14k rows/s on one core, a third
   of this codec's measured ~45k rows/s for observation *and* next observation (see the benchmark).
 * Float keys (``player``) are tiny and stored raw.
+* An observation given as a `sc2agents.data.episodes.CodedArray` (channels = lookup tables of one
+  small code per cell, as replay conversions produce) is encoded from its codes (`_encode_coded`)
+  into exactly the bytes its dense array would give, without materialising it.
 
 The worst case (every row changes more than the threshold) degrades to one keyframe per row, i.e.
 the raw size plus 12 bytes per row: compression is never worse than ~raw.

@@ -7,7 +7,8 @@ and ``T + 1`` observations.
 
 **Observations** (storage form of `sc2agents.envs.features`, minimap only):
 
-* ``minimap`` uint8 ``[T+1, 10, M, M]`` in `features.storage_channels(MINIMAP_LAYERS)` order, filled
+* ``minimap`` uint8 ``[T+1, 10, M, M]`` in `features.storage_channels(MINIMAP_LAYERS)` order (a
+  `CodedArray`, see **Speed**), filled
   from tracker events where the events allow it: ``player_relative`` (1 self, 3 neutral, 4 enemy),
   ``player_id`` (1/2, neutral 16), ``camera`` (the player's camera rectangle, ``camera_width``
   world units wide as in PySC2), ``selected`` (the player's reconstructed selection). Channels that
@@ -60,15 +61,15 @@ was cut at ``max_game_loops``).
 
 **Speed.** Everything after the decode is vectorised: units become state segments (one per
 tracker event), neutral units are painted once per distinct neutral frame, players' units are
-expanded over the steps they live and scattered step-major into one packed grid, and each view
-then works on the occupied cells only (~5-10% of the grid). Python loops run over player events
-only (selection replay, hotkeys). What remains is dominated by materialising the dense storage
-form (two views x ``[T+1, 10, M, M]`` uint8 + ``[T+1, M, M]`` uint16, ~100 kB per game step for
-both views), i.e. memory bandwidth. ``benchmarks/replay_conversion.py`` measured
-``decode / conversion`` = 0.44 (wall) / 0.46 (CPU) over the 36 usable replays of
-``../shared/replays`` (2-core machine, load average 7-13 from other jobs): ~0.5-0.9 on high-APM
-pro games (where the decode is expensive), ~0.3 on slow, low-APM games (cheap decode, same number
-of steps to write). The target (>= 0.5) is not met on average.
+expanded over the steps they live and scattered step-major into one packed grid shared by both
+views; each view derives its unit types and owner codes from the grid with streaming passes and
+blanks the enemy cells fog hides. The ``minimap`` is a `sc2agents.data.episodes.CodedArray`: one
+uint8 code per cell (owner, camera, selected bits) plus per-channel lookup tables, never the dense
+``[T+1, 10, M, M]`` frames (4 kB instead of 40 kB per step and view); it behaves like the dense
+array for any user, and `sc2agents.data.dataset.DatasetWriter` encodes it from the codes into the
+same bytes as the dense array. Python loops run over player events only (selection replay,
+hotkeys). ``benchmarks/replay_conversion.py`` times decode + conversion + writing against the bare
+sc2reader load; see the git log and the lead's report for the measured ratios.
 """
 
 from __future__ import annotations
