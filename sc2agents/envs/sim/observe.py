@@ -308,8 +308,9 @@ class Observer:
         self.cam_w = float(camera_width)
         self.use_feature_units = use_feature_units
         self.cheat = allow_cheating_layers
-        self.screen = _LayerStack(_NUM_S, self.n, self.s)
-        self.minimap = _LayerStack(_NUM_M, self.n, self.m)
+        # PySC2 int32 layers: made on first use (`screen` / `minimap`); the storage path never
+        # needs them (they are 100+ MB at 256 games).
+        self._int32: tuple[_LayerStack, _LayerStack] | None = None
         self.px_per_cell = self.s / self.cam_w
         w, h = scenario.map_size
         self.mm_per_cell = self.m / max(w, h)
@@ -322,11 +323,31 @@ class Observer:
         self._camera_dirty = np.ones(self.n, bool)
         self.drawn_units = [0, 0]  # units drawn last render (screen, minimap), for benchmarks
         self._drawn_camera = np.full((self.n, 2), np.nan, np.float32)
-        self._init_minimap_static()
+        self._minimap_cells()
         self.storage: StorageBuffers | None = None  # created by the first `render_storage`
 
+    @property
+    def screen(self) -> _LayerStack:
+        """The PySC2 int32 screen layers (allocated on first use)."""
+        return self._int32_stacks()[0]
+
+    @property
+    def minimap(self) -> _LayerStack:
+        """The PySC2 int32 minimap layers (allocated on first use)."""
+        return self._int32_stacks()[1]
+
+    def _int32_stacks(self) -> tuple[_LayerStack, _LayerStack]:
+        if self._int32 is None:
+            self._int32 = (
+                _LayerStack(_NUM_S, self.n, self.s),
+                _LayerStack(_NUM_M, self.n, self.m),
+            )
+            self._init_minimap_static()
+        return self._int32
+
     # ------------------------------------------------------------------ static layers
-    def _init_minimap_static(self) -> None:
+    def _minimap_cells(self) -> None:
+        """The map cell under each minimap pixel (shared by the int32 and storage forms)."""
         w, h = self.scenario.map_size
         centres = (np.arange(self.m) + 0.5) / self.mm_per_cell
         cy = np.floor(centres).astype(np.int64)
@@ -337,6 +358,10 @@ class Observer:
         self._mm_identity = bool(
             ok.all() and (w, h) == (self.m, self.m) and (cy == np.arange(self.m)).all()
         )
+        self._mm_rows_cols = (cyc, cxc, ok)
+
+    def _init_minimap_static(self) -> None:
+        cyc, cxc, ok = self._mm_rows_cols
         for name in ("height_map", "pathable", "buildable"):
             img = np.where(ok, self.terrain[name][cyc[:, None], cxc[None, :]], 0)
             self.minimap.images(_M[name])[:] = img

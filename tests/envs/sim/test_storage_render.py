@@ -185,6 +185,8 @@ def test_vector_env_copy_and_views_agree_with_reference():
         kept.append({k: v.copy() for k, v in obs[0].items()})
         if t == 0:
             first = obs[0]
+    # The vector env never renders (nor allocates) the int32 PySC2 layers.
+    assert all(e.engine.observers[0]._int32 is None for e in envs)
     # copy=True arrays are the caller's: later steps do not change them.
     for key, v in first.items():
         np.testing.assert_array_equal(v, kept[0][key], err_msg=key)
