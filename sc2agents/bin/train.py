@@ -36,18 +36,31 @@ from ml_collections import config_flags
 
 from sc2agents.training import config as tc
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", "configs/smoke.py", "Experiment config file (get_config() -> experiment ConfigDict)."
-)
-_RESUME = flags.DEFINE_string(
-    "resume", None, "Run dir to resume from its last checkpoint, with the config stored there."
-)
-_COMPONENTS = flags.DEFINE_string(
-    "components",
-    "sc2agents.training.parts:default_components",
-    "module:function returning the loop's `Components` (data, learner, evaluator factories); "
-    "the default is the real dataset, learner registry and simulator evaluator.",
-)
+_FLAGS: dict[str, Any] = {}
+
+
+def define_flags() -> None:
+    """Define the program's flags (idempotent).
+
+    Called at program start rather than import, so that importing this module (tests, other
+    programs) defines no flags; ml_collections reads the ``--config.*`` overrides from sys.argv.
+    """
+    if _FLAGS:
+        return
+    _FLAGS["config"] = config_flags.DEFINE_config_file(
+        "config",
+        "configs/smoke.py",
+        "Experiment config file (get_config() -> experiment ConfigDict).",
+    )
+    _FLAGS["resume"] = flags.DEFINE_string(
+        "resume", None, "Run dir to resume from its last checkpoint, with the config stored there."
+    )
+    _FLAGS["components"] = flags.DEFINE_string(
+        "components",
+        "sc2agents.training.parts:default_components",
+        "module:function returning the loop's `Components` (data, learner, evaluator factories); "
+        "the default is the real dataset, learner registry and simulator evaluator.",
+    )
 
 
 def run_dir_for(exp: tc.ExperimentConfig, now: datetime.datetime | None = None) -> pathlib.Path:
@@ -109,8 +122,8 @@ def main(argv: Sequence[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
-        if _RESUME.value:
-            run_dir = pathlib.Path(_RESUME.value)
+        if _FLAGS["resume"].value:
+            run_dir = pathlib.Path(_FLAGS["resume"].value)
             stored = run_dir / "config.json"
             if not stored.exists():
                 raise tc.ConfigError(f"--resume={run_dir}: no config.json there (not a run dir?)")
@@ -120,13 +133,13 @@ def main(argv: Sequence[str]) -> None:
         else:
             path = config_flags.get_config_filename(flags.FLAGS["config"]).split(":")[0]
             name = pathlib.Path(path).stem
-            exp = tc.resolve(_CONFIG.value, name=name)
+            exp = tc.resolve(_FLAGS["config"].value, name=name)
             run_dir = run_dir_for(exp)
             if (run_dir / "config.json").exists():
                 logging.info("run dir %s exists: resuming it", run_dir)
         from sc2agents.training import loop
 
-        components = _load_components(_COMPONENTS.value)
+        components = _load_components(_FLAGS["components"].value)
         loop.Trainer(exp, run_dir, components).run()
     except tc.ConfigError as e:
         sys.stderr.write(f"FATAL bad config: {e}\n")
@@ -137,6 +150,7 @@ def main(argv: Sequence[str]) -> None:
 
 def entry_point() -> None:
     """Console-script entry (``sc2agents-train``)."""
+    define_flags()
     app.run(main, flags_parser=_parse_flags)
 
 
