@@ -2,7 +2,7 @@
 
 1. A scripted and a random agent play a minigame; scores are printed and a video of each is written.
 2. A small offline dataset is built from scripted demonstrators with noise (`build_dataset --source=sim`).
-3. A learner is trained on it for a few minutes (`train --config=configs/quickstart.py`).
+3. A learner is trained on it for a few minutes (`train --config=configs/quickstart.py:bc`).
 4. The trained policy is evaluated in the simulator and a video of its game is written.
 
 Every step is one of the package's own programs, run as a subprocess exactly as a user would type it, so the
@@ -23,8 +23,11 @@ from absl import app, flags
 _OUT = flags.DEFINE_string("out", "out/quickstart", "Folder for videos, dataset, runs and reports.")
 _MAP = flags.DEFINE_string("map", "MoveToBeacon", "Simulator minigame to use.")
 _EPISODES = flags.DEFINE_integer("episodes", 2, "Episodes per agent in step 1.", lower_bound=1)
-_DATA_EPISODES = flags.DEFINE_integer("data_episodes", 64, "Episodes in the dataset.", lower_bound=2)
-_TRAIN_STEPS = flags.DEFINE_integer("train_steps", 1500, "Gradient steps to train.", lower_bound=1)
+_DATA_EPISODES = flags.DEFINE_integer(
+    "data_episodes", 64, "Episodes in the dataset.", lower_bound=2
+)
+_TRAIN_STEPS = flags.DEFINE_integer("train_steps", 1000, "Gradient steps to train.", lower_bound=1)
+_EVAL_GAMES = flags.DEFINE_integer("eval_games", 4, "Evaluation games.", lower_bound=1)
 _LEARNER = flags.DEFINE_string("learner", "bc", "Learner to train (see sc2agents.learners).")
 _SKIP_TRAIN = flags.DEFINE_bool("skip_train", False, "Only play the agents (step 1).")
 
@@ -60,43 +63,48 @@ def main(argv: list[str]) -> None:
     if _SKIP_TRAIN.value:
         return
     data = out / "dataset"
+    res = ["--screen_size=32", "--minimap_size=32"]  # the quickstart learner's resolution
     _run(
-        "build a small simulator dataset",
+        "build a small simulator dataset (scripted demonstrators with noise)",
         [
             "sc2agents.bin.build_dataset",
             "--source=sim",
             f"--map={map_name}",
             "--policy=mixed",
             f"--episodes={_DATA_EPISODES.value}",
-            f"--out={data}",
+            *res,
             "--seed=0",
+            f"--out={data}",
         ],
     )
-    runs = out / "runs"
+    run_dir = out / "runs" / _LEARNER.value
     _run(
-        f"train {_LEARNER.value}",
+        f"train {_LEARNER.value} (TensorBoard: tensorboard --logdir {out / 'runs'})",
         [
             "sc2agents.bin.train",
-            "--config=configs/quickstart.py",
-            f"--config.learner_name={_LEARNER.value}",
+            f"--config=configs/quickstart.py:{_LEARNER.value}",
             f"--config.data.path={data}",
-            f"--config.env.map_name={map_name}",
+            f"--config.env.task={map_name}",
+            f"--config.run.run_dir={run_dir}",
             f"--config.run.steps={_TRAIN_STEPS.value}",
-            f"--config.run.root={runs}",
         ],
     )
     _run(
-        "evaluate the trained policy and write its video",
+        "evaluate the trained policy and write a video of its first game",
         [
             "sc2agents.bin.evaluate",
-            f"--policy=latest:{runs}",
+            f"--policy={run_dir}",
             f"--map={map_name}",
-            "--games=8",
+            *res,
+            f"--games={_EVAL_GAMES.value}",
+            "--videos=1",
             f"--out={out / 'eval'}",
-            f"--video={out / f'trained_{map_name}.mp4'}",
         ],
     )
-    print(f"\nAll outputs are under {out}/ (videos *.mp4, dataset/, runs/ for TensorBoard, eval/).")
+    print(
+        f"\nAll outputs are under {out}/: agent videos *.mp4, dataset/, runs/ (TensorBoard, "
+        "checkpoints, config.json), eval/ (summary JSON, videos/)."
+    )
 
 
 def entry_point() -> None:
