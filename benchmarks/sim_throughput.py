@@ -18,6 +18,9 @@ stencil of the same average pixel count, zeroes last step's pixels and writes on
 into each layer the simulator drew, in buffers of the storage form (uint8 ``[N, C, 64, 64]``
 layers, uint16 ``unit_type``). No game logic, no actions, no fog, no structured observations.
 
+Also printed: the same bound in PySC2's int32 layers (the definition used before the engine
+rendered the storage form; ``*_vs_int32_bound`` columns), for comparison with older figures.
+
 ``ratio`` = vector env env-steps/s (copy=True) / bound env-steps/s (target at 64 games: >= 0.25,
 and >= 20,000 env-steps/s on 2 cores). Both are reported per wall second and per CPU second of
 this process (``time.process_time``): the machine is shared, so on a loaded machine the wall
@@ -115,6 +118,7 @@ def run_bound(
     px_m: list[int],
     n_layers: list[int],
     seed: int = 0,
+    int32: bool = False,
 ) -> tuple[float, float]:
     """Bare numpy scatter of the same number of units into the same layers.
 
@@ -128,9 +132,11 @@ def run_bound(
     rng = np.random.default_rng(seed)
     plane = games * SIZE * SIZE
     # Storage-form buffers, one contiguous block per channel (the cheapest layout to scatter).
-    scr = np.full((len(features.storage_channels(features.SCREEN_LAYERS)), plane), 0, np.uint8)
-    mm = np.full((len(features.storage_channels(features.MINIMAP_LAYERS)), plane), 0, np.uint8)
-    scr_unit_type = np.full(plane, 0, np.uint16)
+    # (int32=True: PySC2's int32 layers, the bound's definition before the storage render.)
+    u8, u16 = (np.int32, np.int32) if int32 else (np.uint8, np.uint16)
+    scr = np.full((len(features.storage_channels(features.SCREEN_LAYERS)), plane), 0, u8)
+    mm = np.full((len(features.storage_channels(features.MINIMAP_LAYERS)), plane), 0, u8)
+    scr_unit_type = np.full(plane, 0, u16)
     # The uint8 screen layers the simulator drew (its most frequent count), plus unit_type.
     n_s = int(np.bincount(n_layers).argmax()) if n_layers else 0
     s_layers = [scr[c] for c in range(n_s)] + [scr_unit_type]
@@ -153,10 +159,10 @@ def run_bound(
             (
                 np.sort(rng.integers(0, games, ks)),
                 rng.uniform(0, SIZE, (ks, 2)).astype(np.float32),
-                rng.integers(1, 255, ks).astype(np.uint8),
+                rng.integers(1, 255, ks).astype(u8),
                 np.sort(rng.integers(0, games, km)),
                 rng.uniform(0, SIZE, (km, 2)).astype(np.float32),
-                rng.integers(1, 255, km).astype(np.uint8),
+                rng.integers(1, 255, km).astype(u8),
             )
         )
 
@@ -199,6 +205,7 @@ def main() -> None:
                 steps = 150 if a.quick else 600
             sim, sim_cpu, counts = run_sim(map_name, g, steps)
             bound, bound_cpu = run_bound(g, **counts)
+            _, bound32_cpu = run_bound(g, **counts, int32=True)
             views, views_cpu, _ = run_sim(map_name, g, steps, copy=False)
             px_s = counts["px_s"]
             rows.append(
@@ -215,6 +222,9 @@ def main() -> None:
                     "no_copy_env_steps_per_s": round(views, 1),
                     "no_copy_env_steps_per_cpu_s": round(views_cpu, 1),
                     "no_copy_ratio_cpu": round(views_cpu / bound_cpu, 3),
+                    "int32_bound_env_steps_per_cpu_s": round(bound32_cpu, 1),
+                    "ratio_cpu_vs_int32_bound": round(sim_cpu / bound32_cpu, 3),
+                    "no_copy_ratio_cpu_vs_int32_bound": round(views_cpu / bound32_cpu, 3),
                     "unit_pixels_per_step": int(np.mean(px_s)),
                 }
             )
@@ -225,7 +235,10 @@ def main() -> None:
                 f"{r['env_steps_per_cpu_s']:>9,.0f} bound={r['bound_env_steps_per_cpu_s']:>10,.0f} "
                 f"ratio={r['ratio_cpu']:.3f} | copy=False: {r['no_copy_env_steps_per_s']:>9,.0f} "
                 f"per CPU-s {r['no_copy_env_steps_per_cpu_s']:>9,.0f} "
-                f"ratio={r['no_copy_ratio_cpu']:.3f}",
+                f"ratio={r['no_copy_ratio_cpu']:.3f} | vs int32 bound "
+                f"{r['int32_bound_env_steps_per_cpu_s']:>9,.0f}: "
+                f"ratio={r['ratio_cpu_vs_int32_bound']:.3f} "
+                f"(copy=False {r['no_copy_ratio_cpu_vs_int32_bound']:.3f})",
                 flush=True,
             )
     melee64 = [r for r in rows if r["games"] == 64 and r["map"] in MELEE]
