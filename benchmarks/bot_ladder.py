@@ -133,7 +133,8 @@ def plot(result: dict, path: str) -> None:
     y = [r["win_rate"] if r["win_rate"] is not None else np.nan for r in lad]
     lo = [r["ci95"][0] for r in lad]
     hi = [r["ci95"][1] for r in lad]
-    ax2.errorbar(x, y, yerr=[np.subtract(y, lo), np.subtract(hi, y)], fmt="o-", capsize=3)
+    yerr = np.maximum(0.0, [np.subtract(y, lo), np.subtract(hi, y)])  # rounding at p = 0 or 1
+    ax2.errorbar(x, y, yerr=yerr, fmt="o-", capsize=3)
     ax2.axhline(0.5, color="grey", ls="--")
     ax2.set_xticks(x, [f"{r['level']}\nvs {r['below']}" for r in lad], rotation=60, ha="right")
     ax2.set_ylim(0, 1)
@@ -175,12 +176,12 @@ def main() -> None:
             f"{r['ties']} ties)"
         )
     print(f"monotone: {'yes' if result['monotone'] else 'no'}  ({result['seconds']:.0f} s)")
-    if a.plot:
-        plot(result, a.plot)
-        print("plot:", a.plot)
     if a.json:
         pathlib.Path(a.json).write_text(json.dumps(result, indent=2))
         print("json:", a.json)
+    if a.plot:
+        plot(result, a.plot)
+        print("plot:", a.plot)
 
 
 if __name__ == "__main__":
