@@ -3,7 +3,8 @@
     python -m sc2agents.bin.study --experiment=data_scaling --budget=small
 
 A fixed gradient budget per cell (as ALGORITHMS.md §D.1); the datasets of one task share their
-first episodes (same rollout seed). ``small``: H100, DQN and MC, 2-episode base (2/8/32/128 episodes).
+first episodes (same rollout seed). ``small``: H100, DQN and MC, 2-episode base (2/8/32/128
+episodes).
 """
 
 from __future__ import annotations
