@@ -15,6 +15,7 @@ Usage:
     python benchmarks/bot_ladder.py                 # full round robin, 100 games per pair
     python benchmarks/bot_ladder.py --quick         # adjacent pairs only, 16 games each (~minutes)
     python benchmarks/bot_ladder.py --json=ladder.json --plot=ladder.png --games=200
+    python benchmarks/bot_ladder.py --max_gap=2          # pairs at most 2 levels apart
 """
 
 from __future__ import annotations
@@ -149,6 +150,9 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="adjacent pairs, 16 games each")
     ap.add_argument("--games", type=int, default=None, help="games per pair (default 100)")
     ap.add_argument("--adjacent", action="store_true", help="adjacent pairs only")
+    ap.add_argument(
+        "--max_gap", type=int, default=None, help="only pairs at most this many levels apart"
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--minutes", type=float, default=None, help="time limit (real minutes)")
     ap.add_argument("--json", default=None, help="write the result here")
@@ -159,7 +163,8 @@ def main() -> None:
     if a.quick or a.adjacent:
         pairs = [(i, i - 1) for i in range(1, k)]
     else:
-        pairs = [(j, i) for i, j in itertools.combinations(range(k), 2)]
+        gap = a.max_gap or k
+        pairs = [(j, i) for i, j in itertools.combinations(range(k), 2) if j - i <= gap]
     result = run(games, pairs, a.seed, a.minutes)
     names = result["levels"]
     w = max(len(n) for n in names)
