@@ -518,11 +518,9 @@ def _deselect(sel: list[int], kind: str, data: Any) -> list[int]:
     if kind == "None" or data is None:
         return sel
     if kind == "Mask":
-        bits = (
-            list(data)
-            if not isinstance(data, int)
-            else [bool(data >> i & 1) for i in range(len(sel))]
-        )
+        if isinstance(data, int):  # bit i set: drop unit i (bits past the selection: none)
+            return [u for i, u in enumerate(sel) if not data >> i & 1]
+        bits = list(data)
         return [u for i, u in enumerate(sel) if not (i < len(bits) and bits[i])]
     if kind == "OneIndices":
         drop = set(data)
@@ -638,8 +636,9 @@ def convert_decoded(rep: rd.DecodedReplay, cfg: ConvertConfig) -> list[Episode]:
     unit_type = (grid & np.uint16(1023)).reshape(T + 1, geo.size, geo.size)
     del grid
     pos_index = _PositionIndex(seg)
+    last = len(rep.players) - 1  # the last view may modify the shared arrays in place
     return [_episode_for(rep, cfg, p.player_id, T, horizon, cut, geo, tt, segs, unit_type,
-                         pos_index) for p in rep.players]  # fmt: skip
+                         pos_index, i == last) for i, p in enumerate(rep.players)]  # fmt: skip
 
 
 def _unit_grids(
@@ -733,6 +732,7 @@ def _episode_for(
     segs: dict[str, np.ndarray],
     shared_type: np.ndarray,
     pos_index: _PositionIndex,
+    owns_shared: bool = False,
 ) -> Episode:
     M = geo.size
     me = rep.player(pid)
@@ -752,11 +752,13 @@ def _episode_for(
         seen = _vision(segs["k0"][own], segs["k1"][own], segs["cell"][own], T, M,
                        cfg.sight_radius * geo.scale, enemy)  # fmt: skip
         hidden = enemy[~seen]
-        code, unit_type = code.copy(), unit_type.copy()
+        if not owns_shared:
+            code, unit_type = code.copy(), unit_type.copy()
         code.reshape(-1)[hidden] = 0
         unit_type.reshape(-1)[hidden] = 0
     else:
-        code = code.copy()  # the camera and selection bits are the view's own
+        # The camera and selection bits are the view's own (the unit types are shared).
+        code = code if owns_shared else code.copy()
     flat = code.reshape(-1)
     # Camera rectangle (sparse: a small box per step).
     cam_x, cam_y = _camera_track(rep, pid, T, s=cfg.step_mul, horizon=horizon)
