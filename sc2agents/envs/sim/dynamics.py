@@ -34,14 +34,23 @@ average whatever ``dt`` is (the time of a shot is rounded to its sub-step).
 from __future__ import annotations
 
 import dataclasses
+import os
 import threading
 
 import numpy as np
 
-from sc2agents.envs.sim import units
+from sc2agents.envs.sim import dynamics_jit, units
 from sc2agents.envs.sim.state import NEUTRAL, Order, SimState
 
-__all__ = ["AGGRO_RANGE", "CALL_FOR_HELP_RANGE", "Events", "substep", "update_visibility"]
+__all__ = [
+    "AGGRO_RANGE",
+    "CALL_FOR_HELP_RANGE",
+    "Events",
+    "jit_enabled",
+    "set_jit",
+    "substep",
+    "update_visibility",
+]
 
 AGGRO_RANGE = 12.0
 """Scan radius of a provoked idle unit (cells)."""
@@ -51,6 +60,26 @@ _PUSH_WEIGHT = {"hold": 0.1, "attacking": 0.3}
 _INF = np.float32(1e9)
 # Plain ints: comparing an int8 array with an IntEnum member is several times slower.
 _IDLE, _MOVE, _AMOVE, _ATTACK, _HOLD, _PATROL = (int(o) for o in Order)
+
+
+_JIT = dynamics_jit.AVAILABLE and os.environ.get("SC2AGENTS_SIM_JIT", "1") != "0"
+
+
+def jit_enabled() -> bool:
+    """Whether `substep` runs the numba kernels of `dynamics_jit` (else the numpy reference)."""
+    return _JIT
+
+
+def set_jit(enabled: bool) -> bool:
+    """Select the numba path (``True``, only where numba imports) or numpy; returns the old value.
+
+    The default is the numba path where numba is installed, unless the environment variable
+    ``SC2AGENTS_SIM_JIT=0``. Both paths give the same state (tested).
+    """
+    global _JIT
+    old = _JIT
+    _JIT = bool(enabled) and dynamics_jit.AVAILABLE
+    return old
 
 
 @dataclasses.dataclass
@@ -87,6 +116,8 @@ def substep(
     n_env = st.num_envs
     if k == 0:
         return Events(np.zeros((n_env, 0), bool), 0)
+    if _JIT:
+        return _substep_jit(st, dt, rng, bounds)
     tab = units.TABLE
     dt = np.float32(dt)
 
@@ -189,13 +220,29 @@ def substep(
             op[patrol_arr] = swap
         order[arrived & ~patrol_arr] = _IDLE
 
-    # --- deaths ---
+    dead = _deaths_and_queue(st, k, died_by_attack)
+
+    # --- 4. separation (pairs that could touch after this sub-step's moves) ---
+    if dead.any():
+        keep = alive[pairs[0], pairs[1]] & alive[pairs[0], pairs[2]]
+        pairs = (pairs[0][keep], pairs[1][keep], pairs[2][keep])
+    _separate(x, y, rad, order, in_range, pairs, bounds)
+    return Events(died=alive0 & ~alive, k=k)
+
+
+def _deaths_and_queue(st: SimState, k: int, died_by_attack: np.ndarray) -> np.ndarray:
+    """Remove the units that died this sub-step, start shift-queued orders; returns the dead."""
+    alive = st.alive[:, :k]
+    owner = st.owner[:, :k]
+    target = st.target_unit[:, :k]
+    order = st.order[:, :k]
     dead = alive & (st.health[:, :k] <= 0) & (owner != NEUTRAL) & (st.health_max[:, :k] > 0)
     dead |= died_by_attack
     if dead.any():
         alive &= ~dead
         # Nobody keeps aiming at a dead unit (its slot may be reused by a later spawn).
         aimed = target >= 0
+        rows = np.arange(st.num_envs)[:, None]
         dead_t = dead[rows, np.where(aimed, target, 0)] & aimed
         target[dead_t] = -1
         st.selected[:, :, :k] &= ~dead[None]
@@ -205,12 +252,76 @@ def substep(
     qo = st.queued_order[:, :k]
     if (qo >= 0).any():
         _pop_queue(st, k, alive & (order == _IDLE) & (qo >= 0))
+    return dead
 
-    # --- 4. separation (pairs that could touch after this sub-step's moves) ---
-    if dead.any():
-        keep = alive[pairs[0], pairs[1]] & alive[pairs[0], pairs[2]]
-        pairs = (pairs[0][keep], pairs[1][keep], pairs[2][keep])
-    _separate(x, y, rad, order, in_range, pairs, bounds)
+
+def _substep_jit(
+    st: SimState,
+    dt: float,
+    rng: np.random.Generator,
+    bounds: tuple[float, float, float, float],
+) -> Events:
+    """`substep` with the pairwise phases in the numba kernels of `dynamics_jit` (same result)."""
+    k = st.mobile_slots
+    n_env = st.num_envs
+    tab = units.TABLE
+    f32 = np.float32
+    dt = f32(dt)
+    alive = st.alive[:, :k]
+    alive0 = alive.copy()
+    ti = st.type_idx[:, :k]
+    owner = st.owner[:, :k]
+    rad = st.radius[:, :k]
+    order = st.order[:, :k]
+    target = st.target_unit[:, :k]
+    cooldown = st.cooldown[:, :k]
+    pos = st.pos[:, :k]
+    d = np.empty((n_env, k, k), f32)
+    enemy = np.empty((n_env, k, k), bool)
+    near = np.empty((n_env, k, k), bool)
+    t_edge = np.empty((n_env, k), f32)
+    in_range = np.empty((n_env, k), bool)
+    firing = np.empty((n_env, k), bool)
+    dynamics_jit.target_kernel(
+        pos, rad, alive, ti, owner, order, target, st.aggro[:, :k], cooldown,
+        tab.range, tab.acquire, tab.has_weapon, f32(AGGRO_RANGE), dt,
+        d, enemy, t_edge, in_range, firing,
+    )  # fmt: skip
+    died_by_attack = np.zeros_like(alive)
+    if firing.any():
+        _resolve_attacks(st, k, firing, target, ti, rng, d, rad, enemy, owner)
+        cooldown[firing] += tab.cooldown[ti[firing]]
+        died_by_attack |= firing & tab.suicide[ti]
+    moving = np.empty((n_env, k), bool)
+    point = np.empty((n_env, k), bool)
+    arrived = np.empty((n_env, k), bool)
+    ux = np.empty((n_env, k), f32)
+    uy = np.empty((n_env, k), f32)
+    stepl = np.empty((n_env, k), f32)
+    gdist = np.empty((n_env, k), f32)
+    s = np.empty((n_env, k), f32)
+    any_block, any_moving = dynamics_jit.move_kernel(
+        pos, st.target_pos[:, :k], rad, alive, ti, order, target, in_range, t_edge,
+        died_by_attack, cooldown, d, tab.range, tab.speed, tab.collides, tab.structure, dt,
+        near, moving, point, arrived, ux, uy, stepl, gdist, s,
+    )  # fmt: skip
+    if any_moving:
+        dynamics_jit.steer_apply_kernel(pos, ux, uy, s, stepl, any_block)
+        patrol_arr = arrived & (order == _PATROL)
+        if patrol_arr.any():
+            tp = st.target_pos[:, :k]
+            op = st.origin_pos[:, :k]
+            swap = tp[patrol_arr].copy()
+            tp[patrol_arr] = op[patrol_arr]
+            op[patrol_arr] = swap
+        order[arrived & ~patrol_arr] = _IDLE
+    _deaths_and_queue(st, k, died_by_attack)
+    x0, y0, x1, y1 = bounds
+    dynamics_jit.separate_kernel(
+        pos, rad, order, in_range, alive, near,
+        f32(_PUSH_WEIGHT["attacking"]), f32(_PUSH_WEIGHT["hold"]),
+        np.array([x0, y0, x1, y1], f32),
+    )  # fmt: skip
     return Events(died=alive0 & ~alive, k=k)
 
 

@@ -1,0 +1,317 @@
+"""Numba kernels for `dynamics.substep`: the pairwise targeting, movement and separation fused.
+
+The numpy implementation in `dynamics` stays the reference. These kernels replay its arithmetic
+operation by operation in float32 (numpy's ``[N, k, k]`` expressions become loops over games and
+unit pairs, with every constant cast to float32 as numpy 2 does for Python scalars, and the
+float64 ``bincount`` sums of steering and separation accumulated in the same pair order), so the
+JIT path gives the same state bit for bit; ``tests/envs/sim/test_dynamics_jit.py`` checks that on
+every registered scenario. The attack resolution (random shot order, splash, shields) is not
+compiled: it runs the numpy `dynamics._resolve_attacks` on the kernels' distance and enemy
+matrices, so both paths draw the same random numbers.
+
+numba is used instead of hand-vectorised numpy because the numpy step is ~70 small array calls
+over ``[N, k, k]`` whose per-call overhead dominates at the unit counts of these games; a loop
+compiled once reads each pair once. If numba cannot be imported, `AVAILABLE` is False and
+`dynamics.substep` uses numpy (no error). Select the path with the environment variable
+``SC2AGENTS_SIM_JIT`` (``0`` = numpy) or `dynamics.set_jit`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:  # numba is optional: without it the simulator runs its numpy reference path.
+    import numba
+
+    AVAILABLE = True
+except Exception:  # pragma: no cover - depends on the environment (ImportError, LLVM errors)
+    numba = None
+    AVAILABLE = False
+
+__all__ = ["AVAILABLE", "move_kernel", "separate_kernel", "steer_apply_kernel", "target_kernel"]
+
+_F = np.float32
+_INF = _F(1e9)
+_IDLE, _MOVE, _AMOVE, _ATTACK, _HOLD, _PATROL = 0, 1, 2, 3, 4, 5
+
+
+def _jit(fn):  # noqa: ANN001, ANN202 - decorator passthrough
+    if not AVAILABLE:
+        return fn
+    return numba.njit(cache=True, nogil=True)(fn)
+
+
+@_jit
+def target_kernel(  # noqa: PLR0913
+    pos,
+    rad,
+    alive,
+    ti,
+    owner,
+    order,
+    target,
+    aggro,
+    cooldown,
+    t_range,
+    t_acquire,
+    t_has_weapon,
+    aggro_range,
+    dt,
+    d_out,
+    enemy_out,
+    t_edge_out,
+    in_range_out,
+    firing_out,
+):
+    """Geometry, targeting and firing (dynamics.substep steps 1 and 2's firing mask).
+
+    Writes ``d_out``/``enemy_out`` ``[N, k, k]`` and ``t_edge``/``in_range``/``firing`` ``[N, k]``;
+    updates ``order``, ``target`` and ``aggro`` in place like the numpy code.
+    """
+    n_env, k = alive.shape
+    edge = np.empty(k, np.float32)
+    for n in range(n_env):
+        for i in range(k):
+            xi = pos[n, i, 0]
+            yi = pos[n, i, 1]
+            ci = alive[n, i] and owner[n, i] != 0
+            for j in range(k):
+                dx = pos[n, j, 0] - xi
+                dy = pos[n, j, 1] - yi
+                d_out[n, i, j] = np.sqrt(dx * dx + dy * dy)
+                enemy_out[n, i, j] = (
+                    ci and alive[n, j] and owner[n, j] != 0 and owner[n, i] != owner[n, j]
+                )
+        for i in range(k):
+            t = ti[n, i]
+            wr = t_range[t]
+            has_w = t_has_weapon[t] and alive[n, i]
+            o = order[n, i]
+            tg = target[n, i]
+            explicit = o == _ATTACK
+            tgt_ok = tg >= 0 and tg < k
+            tgt_alive = tgt_ok and alive[n, tg]
+            if explicit and not tgt_alive:
+                order[n, i] = _IDLE
+                o = _IDLE
+                explicit = False
+            auto = has_w and not explicit and o != _MOVE
+            scan = wr if o == _HOLD else t_acquire[t]
+            if aggro[n, i] and o == _IDLE:
+                scan = max(scan, aggro_range)
+            ri = rad[n, i]
+            best = 0
+            best_cost = _INF
+            for j in range(k):
+                e = d_out[n, i, j] - ri - rad[n, j]
+                edge[j] = e
+                c = e if (enemy_out[n, i, j] and e <= scan) else _INF
+                c += _F(0.0) if e <= wr else _F(100.0)
+                if tgt_alive and j == tg:
+                    c -= _F(0.5)
+                if j == 0 or c < best_cost:
+                    best = j
+                    best_cost = c
+            new_t = best if best_cost < _INF / _F(2) else -1
+            if auto:
+                tg = new_t
+            elif not explicit:
+                tg = -1
+            target[n, i] = tg
+            if auto and new_t < 0:
+                aggro[n, i] = False
+            if tg >= 0:
+                te = edge[tg]
+                ir = te <= wr
+            else:
+                te = _INF
+                ir = False
+            t_edge_out[n, i] = te
+            in_range_out[n, i] = ir
+            firing_out[n, i] = ir and has_w and cooldown[n, i] < dt
+
+
+@_jit
+def move_kernel(  # noqa: PLR0913
+    pos,
+    target_pos,
+    rad,
+    alive,
+    ti,
+    order,
+    target,
+    in_range,
+    t_edge,
+    died_by_attack,
+    cooldown,
+    d,
+    t_range,
+    t_speed,
+    t_collides,
+    t_structure,
+    dt,
+    near_out,
+    moving_out,
+    point_out,
+    arrived_out,
+    ux_out,
+    uy_out,
+    step_out,
+    gdist_out,
+    s_out,
+):
+    """Cooldown tick, movement goals, candidate pairs and steering sums (step 3, first half).
+
+    Returns True where some unit of some game is blocked (then every direction is normalised,
+    as in the numpy code, by `steer_apply_kernel`) and whether any unit moves.
+    """
+    n_env, k = alive.shape
+    speed = np.empty(k, np.float32)
+    any_block = False
+    any_moving = False
+    for n in range(n_env):
+        for i in range(k):
+            c = cooldown[n, i] - dt
+            cooldown[n, i] = c if c > _F(0.0) else _F(0.0)
+            t = ti[n, i]
+            sp = t_speed[t] * dt
+            o = order[n, i]
+            tg = target[n, i]
+            has_t = tg >= 0
+            point = (o == _MOVE) or ((o == _AMOVE or o == _PATROL) and not has_t)
+            chase = has_t and not in_range[n, i] and o != _HOLD
+            sg = tg if has_t else 0
+            if chase:
+                tx = pos[n, sg, 0]
+                ty = pos[n, sg, 1]
+            else:
+                tx = target_pos[n, i, 0]
+                ty = target_pos[n, i, 1]
+            gx = tx - pos[n, i, 0]
+            gy = ty - pos[n, i, 1]
+            gdist = np.sqrt(gx * gx + gy * gy)
+            want = (t_edge[n, i] - t_range[t] + _F(0.05)) if chase else gdist
+            mv = (
+                alive[n, i]
+                and (point or chase)
+                and want > _F(1e-4)
+                and sp > _F(0.0)
+                and not died_by_attack[n, i]
+            )
+            moving_out[n, i] = mv
+            point_out[n, i] = point
+            arrived_out[n, i] = mv and point and gdist <= sp
+            gdist_out[n, i] = gdist
+            speed[i] = sp if mv else _F(0.0)
+            inv = (_F(1.0) / max(gdist, _F(1e-6))) if gdist > _F(1e-6) else _F(0.0)
+            ux_out[n, i] = gx * inv
+            uy_out[n, i] = gy * inv
+            w = want if want > _F(0.0) else _F(0.0)
+            stp = sp if sp < w else w
+            step_out[n, i] = stp if mv else _F(0.0)
+            any_moving |= mv
+        for i in range(k):
+            si = alive[n, i] and t_collides[ti[n, i]] and not t_structure[ti[n, i]]
+            reach_i = rad[n, i] + speed[i]
+            for j in range(k):
+                sj = alive[n, j] and t_collides[ti[n, j]] and not t_structure[ti[n, j]]
+                reach_j = rad[n, j] + speed[j]
+                lim = reach_i + reach_j + _F(0.75)
+                near_out[n, i, j] = i != j and si and sj and d[n, i, j] < lim
+        for i in range(k):
+            s = 0.0  # float64 like numpy's bincount
+            if moving_out[n, i]:
+                hx = ux_out[n, i]
+                hy = uy_out[n, i]
+                for j in range(k):
+                    if not near_out[n, i, j]:
+                        continue
+                    dx = pos[n, j, 0] - pos[n, i, 0]
+                    dy = pos[n, j, 1] - pos[n, i, 1]
+                    ahead = dx * hx + dy * hy
+                    lateral = dy * hx - dx * hy
+                    reach = rad[n, i] + rad[n, j]
+                    if ahead > _F(0.0) and ahead < reach + _F(0.75):
+                        if abs(lateral) < reach * _F(0.95):
+                            side = -1.0 if lateral >= _F(0.0) else 1.0
+                            strength = (reach - abs(lateral)) / max(reach, _F(1e-3))
+                            s += side * np.float64(strength)
+                            any_block = True
+            s_out[n, i] = np.float32(s)
+    return any_block, any_moving
+
+
+@_jit
+def steer_apply_kernel(pos, ux, uy, s, step, normalise):
+    """Turn the headings by their steering sums, then move the units (step 3, second half).
+
+    ``normalise``: some unit of some game is blocked; the numpy code then renormalises every
+    heading, blocked or not, so this does too.
+    """
+    n_env, k = step.shape
+    for n in range(n_env):
+        for i in range(k):
+            hx = ux[n, i]
+            hy = uy[n, i]
+            if normalise:
+                si = s[n, i]
+                nx = hx - hy * si * _F(1.5)
+                ny = hy + hx * si * _F(1.5)
+                norm = np.sqrt(nx * nx + ny * ny)
+                if not norm > _F(1e-6):
+                    norm = _F(1.0)
+                hx = nx / norm
+                hy = ny / norm
+            st = step[n, i]
+            pos[n, i, 0] = pos[n, i, 0] + hx * st
+            pos[n, i, 1] = pos[n, i, 1] + hy * st
+
+
+@_jit
+def separate_kernel(pos, rad, order, in_range, alive, near, w_attack, w_hold, bounds):
+    """Push overlapping solid units apart on the candidate pairs, then clamp (step 4)."""
+    n_env, k = alive.shape
+    mob = np.empty(k, np.float32)
+    sx = np.empty(k, np.float64)
+    sy = np.empty(k, np.float64)
+    x0, y0, x1, y1 = bounds[0], bounds[1], bounds[2], bounds[3]
+    for n in range(n_env):
+        for i in range(k):
+            m = _F(1.0)
+            if in_range[n, i]:
+                m = w_attack
+            if order[n, i] == _HOLD:
+                m = w_hold
+            mob[i] = m
+        for i in range(k):
+            ax = 0.0
+            ay = 0.0
+            if alive[n, i]:
+                for j in range(k):
+                    if not (near[n, i, j] and alive[n, j]):
+                        continue
+                    dx = pos[n, j, 0] - pos[n, i, 0]
+                    dy = pos[n, j, 1] - pos[n, i, 1]
+                    dd = np.sqrt(dx * dx + dy * dy)
+                    overlap = rad[n, i] + rad[n, j] - dd
+                    if not overlap > _F(0.0):
+                        continue
+                    share = mob[i] / (mob[i] + mob[j])
+                    if dd < _F(1e-4):
+                        ang = np.float32(j - i)
+                        dx = np.cos(ang)
+                        dy = np.sin(ang)
+                        dd = _F(1.0)
+                    push = overlap * share / dd
+                    ax += np.float64(push * dx)
+                    ay += np.float64(push * dy)
+            sx[i] = ax
+            sy[i] = ay
+        for i in range(k):
+            r = rad[n, i]
+            x = pos[n, i, 0] - np.float32(sx[i])
+            y = pos[n, i, 1] - np.float32(sy[i])
+            x = min(max(x, x0 + r), x1 - r)
+            y = min(max(y, y0 + r), y1 - r)
+            pos[n, i, 0] = x
+            pos[n, i, 1] = y
