@@ -23,7 +23,9 @@ def _sc2_available() -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    skip_sc2 = pytest.mark.skip(reason="needs the StarCraft II binary: set SC2PATH to a game install")
+    skip_sc2 = pytest.mark.skip(
+        reason="needs the StarCraft II binary: set SC2PATH to a game install"
+    )
     skip_ray = pytest.mark.skip(reason="ray is not installed (pip install sc2agents[ray])")
     skip_gpu = pytest.mark.skip(reason="no CUDA device")
     has_ray = importlib.util.find_spec("ray") is not None

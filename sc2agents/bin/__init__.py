@@ -1,0 +1,1 @@
+"""Console programs (pysc2 `bin/` style): `python -m sc2agents.bin.<verb>` and `sc2agents-<verb>`."""

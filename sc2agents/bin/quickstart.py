@@ -1,12 +1,15 @@
 """The quickstart job (`make quickstart`): the whole pipeline on the embedded simulator, in minutes.
 
-1. A scripted and a random agent play a minigame; scores are printed and a video of each is written.
-2. A small offline dataset is built from scripted demonstrators with noise (`build_dataset --source=sim`).
+1. A scripted and a random agent play a minigame; scores are printed and a video of each is
+   written.
+2. A small offline dataset is built from scripted demonstrators with noise
+   (`build_dataset --source=sim`).
 3. A learner is trained on it for a few minutes (`train --config=configs/quickstart.py:bc`).
 4. The trained policy is evaluated in the simulator and a video of its game is written.
 
-Every step is one of the package's own programs, run as a subprocess exactly as a user would type it, so the
-quickstart doubles as an end-to-end smoke test. Outputs go under ``--out`` (default ``out/quickstart``).
+Every step is one of the package's own programs, run as a subprocess exactly as a user would type it,
+so the quickstart doubles as an end-to-end smoke test. Outputs go under ``--out`` (default
+``out/quickstart``).
 """
 
 from __future__ import annotations

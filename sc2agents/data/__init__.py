@@ -1,0 +1,1 @@
+"""Offline datasets: replay decoding and conversion, storage, samplers, prefetching."""

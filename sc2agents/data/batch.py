@@ -11,7 +11,7 @@ Keys (``B`` = batch size; ``K`` = chunk length; ``H, W`` = layer resolution):
   - ``minimap`` uint8 ``[B, 10, H, W]`` and ``minimap_unit_type`` uint16 ``[B, H, W]``;
   - ``screen`` uint8 ``[B, 26, H, W]`` and ``screen_unit_type`` uint16 ``[B, H, W]`` (optional);
   - ``player`` float32 ``[B, 11]``; ``available_actions`` bool ``[B, 573]``;
-  - ``unit_counts`` uint16 ``[B, U]`` in datasets, int32 after `Batch.to` (optional; replay datasets).
+  - ``unit_counts`` uint16 ``[B, U]`` in datasets, int32 after `Batch.to` (optional; replays).
 * ``next_observations``: same keys, the observation after the (n-step / chunked) transition.
 * ``actions``: ``function`` int64 ``[B]`` and ``args`` int64 ``[B, 13]`` (`features.encode_action`).
 * ``rewards`` float32 ``[B]``: the (n-step discounted) reward sum of the transition.
@@ -21,10 +21,10 @@ Keys (``B`` = batch size; ``K`` = chunk length; ``H, W`` = layer resolution):
 * ``masks`` float32 ``[B]``: ``1 - terminals`` (bootstrap multiplier).
 * ``discounts`` float32 ``[B]``: ``gamma**k`` for the k steps the transition spans.
 * ``valids`` float32 ``[B, K]``: chunk entries that lie inside the episode.
-* ``goals``: dict of observation arrays (goal-conditioned learners); a second goal set (e.g. SHARSA/HIQL
-  actor goals) comes from `Sampler.goals_at`.
-* ``goal_distances`` float32 ``[B]``: steps from the state to the goal state within the same episode,
-  -1 when the goal is not ahead in that episode (a random goal, or one behind).
+* ``goals``: dict of observation arrays (goal-conditioned learners); a second goal set (e.g.
+  SHARSA/HIQL actor goals) comes from `Sampler.goals_at`.
+* ``goal_distances`` float32 ``[B]``: steps from the state to the goal state within the same
+  episode, -1 when the goal is not ahead in that episode (a random goal, or one behind).
 * ``returns`` float32 ``[B]``: Monte-Carlo discounted return to the episode end.
 * ``action_chunks``: ``function`` ``[B, K]`` and ``args`` ``[B, K, 13]`` (SHARSA).
 """
@@ -76,7 +76,7 @@ class Batch:
     action_chunks: ArrayDict | None = None
 
     def to(self, device: torch.device | str, non_blocking: bool = False) -> Batch:
-        """Move (and convert from numpy) every array to ``device``; dtypes are kept (uint8 stays uint8)."""
+        """Move (and convert from numpy) every array to ``device``; uint8 stays uint8."""
 
         def conv(x: Any) -> Any:
             if x is None:
@@ -84,7 +84,7 @@ class Batch:
             if isinstance(x, Mapping):
                 return {k: conv(v) for k, v in x.items()}
             if isinstance(x, np.ndarray):
-                if x.dtype == np.uint16:  # torch has no uint16 arithmetic on CPU; int32 is lossless.
+                if x.dtype == np.uint16:  # torch lacks uint16 arithmetic on CPU; int32 is lossless
                     x = x.astype(np.int32)
                 x = torch.from_numpy(np.ascontiguousarray(x))
             return x.to(device, non_blocking=non_blocking)

@@ -1,0 +1,1 @@
+"""Utilities: loggers, checkpoints, seeding, timing, torch helpers."""
