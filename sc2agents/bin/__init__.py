@@ -1,1 +1,1 @@
-"""Console programs (pysc2 `bin/` style): `python -m sc2agents.bin.<verb>` and `sc2agents-<verb>`."""
+"""Console programs (pysc2 `bin/` style): `python -m sc2agents.bin.<verb>`, `sc2agents-<verb>`."""

@@ -7,8 +7,8 @@
 3. A learner is trained on it for a few minutes (`train --config=configs/quickstart.py:bc`).
 4. The trained policy is evaluated in the simulator and a video of its game is written.
 
-Every step is one of the package's own programs, run as a subprocess exactly as a user would type it,
-so the quickstart doubles as an end-to-end smoke test. Outputs go under ``--out`` (default
+Every step is one of the package's own programs, run as a subprocess exactly as a user would type
+it, so the quickstart doubles as an end-to-end smoke test. Outputs go under ``--out`` (default
 ``out/quickstart``).
 """
 
