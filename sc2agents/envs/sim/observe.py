@@ -35,7 +35,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from sc2agents.envs import features
-from sc2agents.envs.sim import units
+from sc2agents.envs.sim import dynamics, observe_jit, units
 from sc2agents.envs.sim.scenarios import Scenario
 from sc2agents.envs.sim.state import NEUTRAL, SimState
 
@@ -213,6 +213,9 @@ def _pixels(
 
 # Stencil-size buckets (pixels): small units, medium, buildings, the rest.
 _BUCKETS = (16, 64, 256, 1 << 30)
+_BUCKET_ARRAY = np.array(_BUCKETS, np.int64)
+_NO_UT = np.zeros(0, np.uint16)
+_NO_IDX = np.zeros(0, np.int64)
 
 
 class _LayerStack:
@@ -680,6 +683,8 @@ class Observer:
         flat8 = layers.reshape(-1)
         flat16 = ut_img.reshape(-1)
         prev8, prev16, drawn = b.prev[which]
+        if ni.size and dynamics.jit_enabled():
+            return self._draw_storage_jit(b, which, ni, t, px, py, vals, ut)
         # One scatter per channel with the same index array: channel c of game g starts at
         # g * block + c * ss, i.e. at index g * block of the slice flat8[c * ss:] (a free view).
         # Cheaper than building one [C, K] index array for all channels.
@@ -713,6 +718,48 @@ class Observer:
             chans += [cd, ca]
         b.prev[which] = (flat, idx16, chans)
         return n_drawn
+
+    def _draw_storage_jit(
+        self,
+        b: StorageBuffers,
+        which: int,
+        ni: np.ndarray,
+        t: np.ndarray,
+        px: np.ndarray,
+        py: np.ndarray,
+        vals: dict[str, np.ndarray],
+        ut: np.ndarray | None,
+    ) -> int:
+        """`_draw_storage` by the numba kernel of `observe_jit` (the same bytes)."""
+        if which == 0:
+            layers, ut_img, sten, chan = b.screen, b.screen_unit_type, self.sten_s, _SC
+        else:
+            layers, ut_img, sten, chan = b.minimap, b.minimap_unit_type, self.sten_m, _MC
+        size = layers.shape[-1]
+        ss = size * size
+        prev8, prev16, drawn = b.prev[which]
+        chans = [chan[name] for name in vals]
+        density = which == 0
+        most = int(sten.length[t].sum())
+        out_flat = np.empty(most, np.int64)
+        out_idx = np.empty(most, np.int64)
+        n_pix, n_drawn = observe_jit.draw_storage_kernel(
+            layers.reshape(-1), ut_img.reshape(-1), ss, layers.shape[1] * ss, size,
+            prev8, prev16, np.array(drawn, np.int64), ni, t, px, py,
+            sten.dy, sten.dx, sten.aa, sten.length, _BUCKET_ARRAY,
+            np.array(chans, np.int64),
+            np.stack(list(vals.values())) if vals else np.zeros((0, ni.size), np.uint8),
+            ut if ut is not None else _NO_UT,
+            density, chan["unit_density"] if density else 0,
+            chan["unit_density_aa"] if density else 0,
+            _LUT_S["unit_density"], _LUT_S["unit_density_aa"], b.stamp, out_flat, out_idx,
+        )  # fmt: skip
+        b.unit_pixels[which] = int(n_pix)
+        if density:
+            chans += [chan["unit_density"], chan["unit_density_aa"]]
+        flat = out_flat[:n_pix]
+        b.prev[which] = (flat, out_idx[:n_pix] if ut is not None else _NO_IDX, chans)
+        return int(n_drawn)
 
     # ------------------------------------------------------------------ structured parts
     def feature_units(self, st: SimState, env: int) -> np.ndarray:

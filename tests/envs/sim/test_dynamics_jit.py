@@ -1,9 +1,10 @@
-"""The numba path of `dynamics.substep` gives the numpy reference's state, bit for bit.
+"""The numba paths (`dynamics.substep`, the storage render) give the numpy reference's bytes.
 
 Every registered scenario is played with random available actions on both paths and the whole
 state, the observations and the rewards are compared; a mixed battle in the test arena covers
-every order, shields, splash and crowding. The mechanics tests of ``test_dynamics`` run on the
-default path (numba where installed); they are collected here again on the other path.
+every order, shields, splash and crowding. The mechanics tests of ``test_dynamics`` and the
+storage-render tests of ``test_storage_render`` run on the default path (numba where installed);
+they are collected here again on the other path.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sc2agents.envs.sim import dynamics, dynamics_jit, scenarios
 from sc2agents.envs.sim.state import Order
 from sc2agents.envs.sim.vector_env import SimVectorEnv
 from tests.envs.sim import test_dynamics as _mechanics
+from tests.envs.sim import test_storage_render as _render
 from tests.envs.sim.helpers import arena, noop, place
 
 needs_numba = pytest.mark.skipif(not dynamics_jit.AVAILABLE, reason="numba is not installed")
@@ -143,6 +145,7 @@ def _other_path(request):
     dynamics.set_jit(old)
 
 
-for _name in dir(_mechanics):
-    if _name.startswith("test_"):
-        globals()["test_other_path_" + _name[5:]] = getattr(_mechanics, _name)
+for _mod, _prefix in ((_mechanics, "test_other_path_"), (_render, "test_other_path_render_")):
+    for _name in dir(_mod):
+        if _name.startswith("test_"):
+            globals()[_prefix + _name[5:]] = getattr(_mod, _name)
