@@ -743,6 +743,7 @@ class Observer:
         most = int(sten.length[t].sum())
         out_flat = np.empty(most, np.int64)
         out_idx = np.empty(most, np.int64)
+        out_aa = np.empty(most, np.int32)
         n_pix, n_drawn = observe_jit.draw_storage_kernel(
             layers.reshape(-1), ut_img.reshape(-1), ss, layers.shape[1] * ss, size,
             prev8, prev16, np.array(drawn, np.int64), ni, t, px, py,
@@ -753,6 +754,7 @@ class Observer:
             density, chan["unit_density"] if density else 0,
             chan["unit_density_aa"] if density else 0,
             _LUT_S["unit_density"], _LUT_S["unit_density_aa"], b.stamp, out_flat, out_idx,
+            out_aa,
         )  # fmt: skip
         b.unit_pixels[which] = int(n_pix)
         if density:

@@ -53,11 +53,13 @@ def draw_storage_kernel(  # noqa: PLR0913
     scratch,
     out_flat,
     out_idx,
+    out_aa,
 ):
     """Clear the previous footprint and draw the units; returns ``(pixels, units_drawn)``.
 
     ``out_flat[:pixels]`` receives the layer index of every drawn pixel (at channel 0) and
-    ``out_idx[:pixels]`` the ``game * S * S + pixel`` index, in drawing order.
+    ``out_idx[:pixels]`` the ``game * S * S + pixel`` index, in drawing order (``out_aa``: scratch
+    for the pixels' coverage).
     """
     for q in range(prev_chans.size):
         base = prev_chans[q] * ss
@@ -92,6 +94,7 @@ def draw_storage_kernel(  # noqa: PLR0913
                 f = g * block + pix
                 out_flat[n_pix] = f
                 out_idx[n_pix] = g * ss + pix
+                out_aa[n_pix] = sten_aa[tu, s]
                 n_pix += 1
                 for c in range(n_ch):
                     flat8[chans[c] * ss + f] = vals[c, u]
@@ -103,26 +106,8 @@ def draw_storage_kernel(  # noqa: PLR0913
     if density:
         for e in range(n_pix):
             scratch[out_idx[e]] = 0
-        # Coverage per entry again (the stencil entry of each pixel, walked in the same order).
-        e = 0
-        lo = 0
-        for b in range(buckets.size):
-            hi = buckets[b]
-            for u in range(n_units):
-                tu = t[u]
-                ln = sten_len[tu]
-                if ln <= lo or ln > hi:
-                    continue
-                cx = np.int64(np.floor(px[u]))
-                cy = np.int64(np.floor(py[u]))
-                for s in range(ln):
-                    yy = cy + sten_dy[tu, s]
-                    xx = cx + sten_dx[tu, s]
-                    if yy < 0 or yy >= size or xx < 0 or xx >= size:
-                        continue
-                    scratch[out_idx[e]] += _PACK + sten_aa[tu, s]
-                    e += 1
-            lo = hi
+        for e in range(n_pix):
+            scratch[out_idx[e]] += _PACK + out_aa[e]
         nc = lut_count.size - 1
         na = lut_cover.size - 1
         for e in range(n_pix):
