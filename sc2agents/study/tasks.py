@@ -23,6 +23,11 @@ BeaconChain-H1k   12   1         ~1,000
 BeaconChain-H10k  120  1         ~10,000
 ================  ===  ========  =====================================================
 
+At 16 px layers (1.5 map cells per pixel) the demonstrator's move target can land more than one
+cell from the beacon centre and stall; this is rare per beacon (H100/H1k expert episodes all reach
+the goal in the tests) but over H10k's 120 beacons it happens in some episodes, so use >= 32 px
+there (the ``full`` budget does).
+
 The scripted MoveToBeacon demonstrator solves every variant (it walks to the visible beacon), so
 the dataset builder (`sc2agents.data.sim_rollouts`) produces expert / medium / random datasets of
 known quality for each; `build_task_dataset` wraps it with the study's own folder layout.

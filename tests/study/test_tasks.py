@@ -10,7 +10,7 @@ from sc2agents.envs.sim import scenarios
 from sc2agents.study import tasks
 
 
-def _expert_lengths(name: str, episodes: int) -> list:
+def _expert_lengths(name: str, episodes: int, size: int = 16) -> list:
     tasks.register_horizon_tasks()
     t = tasks.get_task(name)
     cfg = sim_rollouts.SimRolloutConfig(
@@ -19,8 +19,8 @@ def _expert_lengths(name: str, episodes: int) -> list:
         episodes=episodes,
         episodes_per_task=episodes,
         num_envs=episodes,
-        screen_size=16,
-        minimap_size=16,
+        screen_size=size,
+        minimap_size=size,
         step_mul=t.step_mul,
         seed=3,
     )
@@ -50,15 +50,17 @@ def test_chain_rewards_once_at_the_end_and_shows_progress():
 
 
 @pytest.mark.parametrize(
-    "name, episodes",
+    "name, episodes, size",
     [
-        ("BeaconChain-H100", 4),
-        ("BeaconChain-H1k", 2),
-        pytest.param("BeaconChain-H10k", 1, marks=pytest.mark.slow),
+        ("BeaconChain-H100", 4, 16),
+        ("BeaconChain-H1k", 2, 16),
+        # 32 px: at 16 px (1.5 cells per pixel) the demonstrator's move target can land > 1 cell
+        # from the beacon centre and stall; over 120 beacons that happens in some episodes.
+        pytest.param("BeaconChain-H10k", 2, 32, marks=pytest.mark.slow),
     ],
 )
-def test_expert_horizon_matches_target(name, episodes):
-    eps = _expert_lengths(name, episodes)
+def test_expert_horizon_matches_target(name, episodes, size):
+    eps = _expert_lengths(name, episodes, size)
     target = tasks.get_task(name).target_horizon
     mean_len = float(np.mean([len(e.rewards) for e in eps]))
     assert all(e.terminated for e in eps)
