@@ -20,6 +20,7 @@ INSTALL_REQUIRES = [
     "rich>=13",
     "tqdm>=4.66",
     "matplotlib>=3.8",
+    "numba==0.68.1",  # JIT kernels for the simulator's hot loops (numpy reference path kept).
     "pygame>=2.5,<3",  # the simulator's renderer (videos, live window); draws headless too.
 ]
 
