@@ -288,10 +288,14 @@ def _substep_jit(
         d, enemy, t_edge, in_range, firing,
     )  # fmt: skip
     died_by_attack = np.zeros_like(alive)
-    if firing.any():
-        _resolve_attacks(st, k, firing, target, ti, rng, d, rad, enemy, owner)
-        cooldown[firing] += tab.cooldown[ti[firing]]
-        died_by_attack |= firing & tab.suicide[ti]
+    shots = int(np.count_nonzero(firing))
+    if shots:
+        dynamics_jit.resolve_kernel(
+            firing, target, ti, rng.permutation(shots), st.health[:, :k], st.shield[:, :k],
+            st.aggro[:, :k], alive, owner, rad, d, enemy, cooldown,
+            tab.splash, tab.attrs, tab.bonus_attr, tab.bonus, tab.damage, tab.hits, tab.armor,
+            tab.cooldown, tab.suicide, f32(CALL_FOR_HELP_RANGE), died_by_attack,
+        )  # fmt: skip
     moving = np.empty((n_env, k), bool)
     point = np.empty((n_env, k), bool)
     arrived = np.empty((n_env, k), bool)

@@ -5,9 +5,9 @@ operation by operation in float32 (numpy's ``[N, k, k]`` expressions become loop
 unit pairs, with every constant cast to float32 as numpy 2 does for Python scalars, and the
 float64 ``bincount`` sums of steering and separation accumulated in the same pair order), so the
 JIT path gives the same state bit for bit; ``tests/envs/sim/test_dynamics_jit.py`` checks that on
-every registered scenario. The attack resolution (random shot order, splash, shields) is not
-compiled: it runs the numpy `dynamics._resolve_attacks` on the kernels' distance and enemy
-matrices, so both paths draw the same random numbers.
+every registered scenario. The attack resolution (`resolve_kernel`: overkill, splash, shields,
+call for help) takes the shot permutation drawn by numpy's ``rng.permutation`` exactly as the
+numpy path draws it, so both paths consume the same random numbers.
 
 numba is used instead of hand-vectorised numpy because the numpy step is ~70 small array calls
 over ``[N, k, k]`` whose per-call overhead dominates at the unit counts of these games; a loop
@@ -28,7 +28,14 @@ except Exception:  # pragma: no cover - depends on the environment (ImportError,
     numba = None
     AVAILABLE = False
 
-__all__ = ["AVAILABLE", "move_kernel", "separate_kernel", "steer_apply_kernel", "target_kernel"]
+__all__ = [
+    "AVAILABLE",
+    "move_kernel",
+    "resolve_kernel",
+    "separate_kernel",
+    "steer_apply_kernel",
+    "target_kernel",
+]
 
 _F = np.float32
 _INF = _F(1e9)
@@ -315,3 +322,155 @@ def separate_kernel(pos, rad, order, in_range, alive, near, w_attack, w_hold, bo
             y = min(max(y, y0 + r), y1 - r)
             pos[n, i, 0] = x
             pos[n, i, 1] = y
+
+
+@_jit
+def resolve_kernel(  # noqa: PLR0913
+    firing,
+    target,
+    ti,
+    perm,
+    hp,
+    sh,
+    aggro,
+    alive,
+    owner,
+    rad,
+    d,
+    enemy,
+    cooldown,
+    t_splash,
+    t_attrs,
+    t_bonus_attr,
+    t_bonus,
+    t_damage,
+    t_hits,
+    t_armor,
+    t_cooldown,
+    t_suicide,
+    help_range,
+    died_by_attack,
+):
+    """`dynamics._resolve_attacks` plus the shooters' cooldown and suicide (same arithmetic).
+
+    ``perm`` is the numpy path's ``rng.permutation`` of the shots (row-major over ``firing``), so
+    both paths draw the same random numbers and cancel the same overkill shots.
+    """
+    n_env, k = firing.shape
+    m = perm.size
+    sn = np.empty(m, np.int64)
+    sa = np.empty(m, np.int64)
+    q = 0
+    for n in range(n_env):
+        for i in range(k):
+            if firing[n, i]:
+                sn[q] = n
+                sa[q] = i
+                q += 1
+    st_ = np.empty(m, np.int64)
+    hp_dmg = np.empty(m, np.float32)
+    sh_dmg = np.empty(m, np.float32)
+    single = np.empty(m, np.bool_)
+    for q in range(m):
+        n = sn[q]
+        a = sa[q]
+        tq = target[n, a]
+        st_[q] = tq
+        at = ti[n, a]
+        tt = ti[n, tq]
+        single[q] = not t_splash[at] > _F(0.0)
+        b = t_bonus[at] if (t_attrs[tt] & t_bonus_attr[at]) != 0 else _F(0.0)
+        raw = t_damage[at] + b
+        hp_dmg[q] = t_hits[at] * max(_F(0.5), raw - t_armor[tt])
+        sh_dmg[q] = t_hits[at] * raw
+    # Overkill: shots in random order within each target; cancel those at already-dead targets.
+    key = np.empty(m, np.int64)
+    for q in range(m):
+        p = perm[q]
+        key[q] = sn[p] * k + st_[p]
+    order = perm[np.argsort(key, kind="mergesort")]
+    cancel = np.zeros(m, np.bool_)
+    cum = _F(0.0)
+    base = _F(0.0)
+    prev_t = -1
+    for e in range(m):
+        q = order[e]
+        ft = sn[q] * k + st_[q]
+        dm = min(hp_dmg[q], sh_dmg[q]) if single[q] else _F(0.0)
+        cum = cum + dm if e > 0 else dm
+        before = cum - dm
+        w = before if ft != prev_t else _F(0.0)
+        base = max(base, w) if e > 0 else w
+        prev_t = ft
+        ehp = hp[sn[q], st_[q]] + sh[sn[q], st_[q]]
+        if single[q] and before - base >= ehp:
+            cancel[q] = True
+    tot_hp1 = np.zeros((n_env, k), np.float64)
+    tot_sh1 = np.zeros((n_env, k), np.float64)
+    tot_hp2 = np.zeros((n_env, k), np.float64)
+    tot_sh2 = np.zeros((n_env, k), np.float64)
+    hit = np.zeros((n_env, k), np.bool_)
+    any_hit = False
+    for q in range(m):
+        if cancel[q]:
+            firing[sn[q], sa[q]] = False
+        elif single[q]:
+            tot_hp1[sn[q], st_[q]] += np.float64(hp_dmg[q])
+            tot_sh1[sn[q], st_[q]] += np.float64(sh_dmg[q])
+            hit[sn[q], st_[q]] = True
+            any_hit = True
+    for q in range(m):
+        if cancel[q] or single[q]:
+            continue
+        n = sn[q]
+        a = sa[q]
+        at = ti[n, a]
+        for j in range(k):
+            if not (enemy[n, a, j] and d[n, a, j] - rad[n, j] <= t_splash[at]):
+                continue
+            tj = ti[n, j]
+            b = t_bonus[at] if (t_attrs[tj] & t_bonus_attr[at]) != 0 else _F(0.0)
+            r = t_damage[at] + b
+            tot_hp2[n, j] += np.float64(max(_F(0.5), r - t_armor[tj]))
+            tot_sh2[n, j] += np.float64(r)
+            hit[n, j] = True
+            any_hit = True
+    any_sh = False
+    for n in range(n_env):
+        for i in range(k):
+            if sh[n, i] != _F(0.0):
+                any_sh = True
+    for n in range(n_env):
+        for i in range(k):
+            th = np.float32(tot_hp1[n, i]) + np.float32(tot_hp2[n, i])
+            ts = np.float32(tot_sh1[n, i]) + np.float32(tot_sh2[n, i])
+            if any_sh:
+                absorbed = min(sh[n, i], ts)
+                if ts > _F(0.0):
+                    frac = (ts - absorbed) / max(ts, _F(1e-6))
+                else:
+                    frac = _F(1.0)
+                sh[n, i] = sh[n, i] - absorbed
+                hp[n, i] = hp[n, i] - th * frac
+            else:
+                hp[n, i] = hp[n, i] - th
+    if any_hit:  # provoke the victims and their allies nearby (call for help)
+        for n in range(n_env):
+            for i in range(k):
+                if not alive[n, i]:
+                    continue
+                prov = hit[n, i]
+                if not prov:
+                    for j in range(k):
+                        if hit[n, j] and d[n, i, j] <= help_range and owner[n, i] == owner[n, j]:
+                            prov = True
+                            break
+                if prov:
+                    aggro[n, i] = True
+    for n in range(n_env):
+        for i in range(k):
+            if firing[n, i]:
+                t = ti[n, i]
+                cooldown[n, i] = cooldown[n, i] + t_cooldown[t]
+                if t_suicide[t]:
+                    died_by_attack[n, i] = True
