@@ -70,9 +70,9 @@ array for any user, and `sc2agents.data.dataset.DatasetWriter` encodes it from t
 same bytes as the dense array. Python loops run over player events only (selection replay,
 hotkeys). ``benchmarks/replay_conversion.py`` times decode + conversion + writing against the bare
 sc2reader load: over the 36 usable replays of ``../shared/replays`` (2-core machine shared with
-other jobs) ``decode / (conversion + writing)`` = 0.51 wall / 0.52 CPU (0.62 without writing),
-against 0.32 / 0.32 (0.42) with dense frames in the same conditions; the short-game ``--quick``
-subset, where the decode is cheapest, stays below 0.5 (0.36 against 0.25).
+other jobs) ``decode / (conversion + writing)`` = 0.51-0.54 wall / 0.52-0.55 CPU (0.62-0.66
+without writing), against 0.31-0.32 / 0.32 (0.42-0.43) with dense frames, two runs each; the
+short-game ``--quick`` subset, where the decode is cheapest, stays below 0.5 (0.40 against 0.25).
 """
 
 from __future__ import annotations
