@@ -310,16 +310,17 @@ def _substep_jit(
         near, moving, point, arrived, ux, uy, stepl, gdist, s,
     )  # fmt: skip
     if any_moving:
-        dynamics_jit.steer_apply_kernel(pos, ux, uy, s, stepl, any_block)
-        patrol_arr = arrived & (order == _PATROL)
-        if patrol_arr.any():
-            tp = st.target_pos[:, :k]
-            op = st.origin_pos[:, :k]
-            swap = tp[patrol_arr].copy()
-            tp[patrol_arr] = op[patrol_arr]
-            op[patrol_arr] = swap
-        order[arrived & ~patrol_arr] = _IDLE
-    _deaths_and_queue(st, k, died_by_attack)
+        dynamics_jit.steer_apply_kernel(
+            pos, ux, uy, s, stepl, any_block, arrived, order, st.target_pos[:, :k],
+            st.origin_pos[:, :k],
+        )  # fmt: skip
+    dynamics_jit.deaths_kernel(
+        alive, st.health[:, :k], st.health_max[:, :k], owner, died_by_attack, target,
+        st.selected[:, :, :k], st.control_groups[:, :, :, :k],
+    )  # fmt: skip
+    qo = st.queued_order[:, :k]
+    if (qo >= 0).any():
+        _pop_queue(st, k, alive & (order == _IDLE) & (qo >= 0))
     x0, y0, x1, y1 = bounds
     dynamics_jit.separate_kernel(
         pos, rad, order, in_range, alive, near,

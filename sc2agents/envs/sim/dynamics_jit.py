@@ -30,6 +30,7 @@ except Exception:  # pragma: no cover - depends on the environment (ImportError,
 
 __all__ = [
     "AVAILABLE",
+    "deaths_kernel",
     "move_kernel",
     "resolve_kernel",
     "separate_kernel",
@@ -249,7 +250,7 @@ def move_kernel(  # noqa: PLR0913
 
 
 @_jit
-def steer_apply_kernel(pos, ux, uy, s, step, normalise):
+def steer_apply_kernel(pos, ux, uy, s, step, normalise, arrived, order, target_pos, origin_pos):
     """Turn the headings by their steering sums, then move the units (step 3, second half).
 
     ``normalise``: some unit of some game is blocked; the numpy code then renormalises every
@@ -272,6 +273,44 @@ def steer_apply_kernel(pos, ux, uy, s, step, normalise):
             st = step[n, i]
             pos[n, i, 0] = pos[n, i, 0] + hx * st
             pos[n, i, 1] = pos[n, i, 1] + hy * st
+            if arrived[n, i]:  # a patrol turns round, other point orders end
+                if order[n, i] == _PATROL:
+                    for c in range(2):
+                        tmp = target_pos[n, i, c]
+                        target_pos[n, i, c] = origin_pos[n, i, c]
+                        origin_pos[n, i, c] = tmp
+                else:
+                    order[n, i] = _IDLE
+
+
+@_jit
+def deaths_kernel(alive, hp, hp_max, owner, died_by_attack, target, selected, groups):
+    """Remove the dead (`dynamics._deaths_and_queue` before the queue); returns whether any."""
+    n_env, k = alive.shape
+    dead = np.zeros((n_env, k), np.bool_)
+    any_dead = False
+    for n in range(n_env):
+        for i in range(k):
+            if alive[n, i] and (
+                died_by_attack[n, i]
+                or (hp[n, i] <= _F(0.0) and owner[n, i] != 0 and hp_max[n, i] > _F(0.0))
+            ):
+                dead[n, i] = True
+                any_dead = True
+                alive[n, i] = False
+    if not any_dead:
+        return False
+    for n in range(n_env):
+        for i in range(k):
+            tg = target[n, i]
+            if tg >= 0 and dead[n, tg]:
+                target[n, i] = -1
+            if dead[n, i]:
+                for p in range(selected.shape[0]):
+                    selected[p, n, i] = False
+                    for g in range(groups.shape[2]):
+                        groups[p, n, g, i] = False
+    return True
 
 
 @_jit
