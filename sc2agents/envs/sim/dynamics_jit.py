@@ -83,13 +83,17 @@ def target_kernel(  # noqa: PLR0913
             xi = pos[n, i, 0]
             yi = pos[n, i, 1]
             ci = alive[n, i] and owner[n, i] != 0
-            for j in range(k):
+            d_out[n, i, i] = _F(0.0)
+            enemy_out[n, i, i] = False
+            for j in range(i + 1, k):  # symmetric: (-a)**2 == a**2 exactly
                 dx = pos[n, j, 0] - xi
                 dy = pos[n, j, 1] - yi
-                d_out[n, i, j] = np.sqrt(dx * dx + dy * dy)
-                enemy_out[n, i, j] = (
-                    ci and alive[n, j] and owner[n, j] != 0 and owner[n, i] != owner[n, j]
-                )
+                dd = np.sqrt(dx * dx + dy * dy)
+                d_out[n, i, j] = dd
+                d_out[n, j, i] = dd
+                en = ci and alive[n, j] and owner[n, j] != 0 and owner[n, i] != owner[n, j]
+                enemy_out[n, i, j] = en
+                enemy_out[n, j, i] = en
         for i in range(k):
             t = ti[n, i]
             wr = t_range[t]
@@ -175,6 +179,8 @@ def move_kernel(  # noqa: PLR0913
     """
     n_env, k = alive.shape
     speed = np.empty(k, np.float32)
+    reach_a = np.empty(k, np.float32)
+    solid = np.empty(k, np.bool_)
     any_block = False
     any_moving = False
     for n in range(n_env):
@@ -219,13 +225,15 @@ def move_kernel(  # noqa: PLR0913
             step_out[n, i] = stp if mv else _F(0.0)
             any_moving |= mv
         for i in range(k):
-            si = alive[n, i] and t_collides[ti[n, i]] and not t_structure[ti[n, i]]
-            reach_i = rad[n, i] + speed[i]
-            for j in range(k):
-                sj = alive[n, j] and t_collides[ti[n, j]] and not t_structure[ti[n, j]]
-                reach_j = rad[n, j] + speed[j]
-                lim = reach_i + reach_j + _F(0.75)
-                near_out[n, i, j] = i != j and si and sj and d[n, i, j] < lim
+            solid[i] = alive[n, i] and t_collides[ti[n, i]] and not t_structure[ti[n, i]]
+            reach_a[i] = rad[n, i] + speed[i]
+        for i in range(k):
+            near_out[n, i, i] = False
+            for j in range(i + 1, k):  # symmetric (a + b == b + a exactly)
+                lim = reach_a[i] + reach_a[j] + _F(0.75)
+                nr = solid[i] and solid[j] and d[n, i, j] < lim
+                near_out[n, i, j] = nr
+                near_out[n, j, i] = nr
         for i in range(k):
             s = 0.0  # float64 like numpy's bincount
             if moving_out[n, i]:
