@@ -10,6 +10,7 @@ they are collected here again on the other path.
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import numpy as np
 import pytest
@@ -123,13 +124,20 @@ def test_jit_matches_numpy_in_a_mixed_battle(path):
     assert not diff, f"numba and numpy paths differ in {diff}"
 
 
-def test_set_jit_falls_back_without_numba(monkeypatch, path):
+def test_set_jit_falls_back_without_numba(path, monkeypatch):
+    # `path` before `monkeypatch`: numba is available again when `path` restores the default.
     monkeypatch.setattr(dynamics_jit, "AVAILABLE", False)
     dynamics.set_jit(True)
     assert not dynamics.jit_enabled()
     eng = arena()
     place(eng, int(sc2_units.Terran.Marine), 1, (20.0, 20.0))
     noop(eng, 3)  # the numpy path runs
+
+
+def test_default_path_is_numba_where_installed():
+    assert dynamics.jit_enabled() == (
+        dynamics_jit.AVAILABLE and os.environ.get("SC2AGENTS_SIM_JIT", "1") != "0"
+    )
 
 
 # The mechanics tests of test_dynamics again, on the path that is not the default.
