@@ -1,10 +1,15 @@
-"""Unit dynamics: targeting, movement, collision, attacks. Pure numpy over ``[N, U]``.
+"""Unit dynamics: targeting, movement, collision, attacks. Vectorised over ``[N, U]``.
 
 `substep(state, dt, rng, bounds)` advances every game by ``dt`` game loops. The engine calls it
 ``ceil(step_mul / substep_loops)`` times per agent step. All work is vectorised over games and unit
 slots (pairwise quantities are ``[N, k, k]`` over the ``k = state.mobile_slots`` columns that hold
 live non-neutral units);
 the only Python control flow is over phases, never over units.
+
+Two implementations give the same state bit for bit: this module's numpy code (the reference) and
+the numba kernels of `dynamics_jit` (one fused loop per phase over games and unit pairs; several
+times faster at the unit counts of the mini-games). The kernels run where numba is installed unless
+``SC2AGENTS_SIM_JIT=0``; `set_jit` switches at run time (``tests/envs/sim/test_dynamics_jit.py``).
 
 Mechanics, in the order they happen inside a sub-step:
 
