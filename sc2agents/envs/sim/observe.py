@@ -214,6 +214,32 @@ def _pixels(
 # Stencil-size buckets (pixels): small units, medium, buildings, the rest.
 _BUCKETS = (16, 64, 256, 1 << 30)
 _BUCKET_ARRAY = np.array(_BUCKETS, np.int64)
+# The unit value layers in `Observer._unit_values` order (unit_type apart) and their storage
+# tables, padded with their last entry (so clipping to the padded length clips each table).
+_VALUE_LAYERS = (
+    "player_id",
+    "player_relative",
+    "selected",
+    "unit_hit_points",
+    "unit_hit_points_ratio",
+    "unit_energy",
+    "unit_energy_ratio",
+    "unit_shields",
+    "unit_shields_ratio",
+)
+
+
+def _padded(tables: list[np.ndarray]) -> np.ndarray:
+    out = np.empty((len(tables), max(t.size for t in tables)), np.uint8)
+    for i, t in enumerate(tables):
+        out[i, : t.size] = t
+        out[i, t.size :] = t[-1]
+    return out
+
+
+_NO_EMAX = np.zeros((0, 0), np.float32)
+_VALUE_LUT_S = _padded([_LUT_S[name] for name in _VALUE_LAYERS])
+_VALUE_LUT_M = _padded([_LUT_M[name] for name in _VALUE_LAYERS[:3]])
 _NO_UT = np.zeros(0, np.uint16)
 _NO_IDX = np.zeros(0, np.int64)
 
@@ -637,7 +663,11 @@ class Observer:
         self._storage_camera_static(st, b)
         if self._fog:
             self._storage_fog(st, b)
-        ni, ui = np.nonzero(self.visible_units(st) if visible is None else visible)
+        vis = self.visible_units(st) if visible is None else visible
+        if dynamics.jit_enabled() and st.extra.get("energy_max") is None:
+            self._render_units_jit(st, b, vis)
+            return b
+        ni, ui = np.nonzero(vis)
         fi = ni * st.max_units + ui
         t = st.type_idx.ravel()[fi]
         x = st.pos[..., 0].ravel()[fi]
@@ -718,6 +748,23 @@ class Observer:
             chans += [cd, ca]
         b.prev[which] = (flat, idx16, chans)
         return n_drawn
+
+    def _render_units_jit(self, st: SimState, b: StorageBuffers, vis: np.ndarray) -> None:
+        """The unit layers of `render_storage` by the kernels of `observe_jit` (the same bytes)."""
+        f32 = np.float32
+        ni, t, sx, sy, mx, my, vs, vm, ut, has_en, has_sh = observe_jit.unit_values_kernel(
+            vis, st.type_idx, st.unit_type, st.owner, st.selected[self.player], st.health,
+            st.health_max, st.shield, st.shield_max, st.energy, _NO_EMAX, st.pos,
+            st.camera[self.player], self.player + 1, NEUTRAL, f32(self.px_per_cell),
+            f32(self.s / 2), f32(self.mm_per_cell), _VALUE_LUT_S, _VALUE_LUT_M, _UNIT_LUT,
+        )  # fmt: skip
+        rows = [0, 1, 2, 3, 4] + ([5] if has_en else []) + ([7, 8] if has_sh else [])
+        vals = {_VALUE_LAYERS[r]: vs[r] for r in rows}
+        b.drawn_units[0] = self._draw_storage(b, 0, ni, t, sx, sy, vals, ut)
+        mvals = {_VALUE_LAYERS[r]: vm[r] for r in range(3)}
+        b.drawn_units[1] = self._draw_storage(
+            b, 1, ni, t, mx, my, mvals, ut if self.cheat else None
+        )
 
     def _draw_storage_jit(
         self,

@@ -117,3 +117,99 @@ def draw_storage_kernel(  # noqa: PLR0913
             flat8[c_count * ss + out_flat[e]] = lut_count[min(cnt, nc)]
             flat8[c_cover * ss + out_flat[e]] = lut_cover[min(cov, na)]
     return n_pix, n_drawn
+
+
+@_jit
+def unit_values_kernel(  # noqa: PLR0913
+    vis,
+    type_idx,
+    unit_type,
+    owner,
+    selected,
+    health,
+    health_max,
+    shield,
+    shield_max,
+    energy,
+    energy_max,
+    pos,
+    cam,
+    p1,
+    neutral,
+    scale,
+    half,
+    mm,
+    lut_s,
+    lut_m,
+    unit_lut,
+):
+    """Per visible unit: game, type, screen and minimap position and its layer values.
+
+    The values of `observe.Observer._unit_values` through the storage tables, in one pass.
+    ``lut_s`` holds the screen tables of player_id, player_relative, selected, unit_hit_points,
+    unit_hit_points_ratio, unit_energy, unit_energy_ratio, unit_shields, unit_shields_ratio
+    (rows padded with their last value) and ``lut_m`` the minimap ones of the first three.
+    Returns ``(ni, t, sx, sy, mx, my, vals_s [9, n], vals_m [3, n], ut, has_energy,
+    has_shields)``; ``energy_max`` of size 0 means the game has none (ratio 0).
+    """
+    n_env, u_max = vis.shape
+    n = 0
+    for g in range(n_env):
+        for u in range(u_max):
+            if vis[g, u]:
+                n += 1
+    ni = np.empty(n, np.int64)
+    t = np.empty(n, np.int64)
+    sx = np.empty(n, np.float32)
+    sy = np.empty(n, np.float32)
+    mx = np.empty(n, np.float32)
+    my = np.empty(n, np.float32)
+    vs = np.empty((9, n), np.uint8)
+    vm = np.empty((3, n), np.uint8)
+    ut = np.empty(n, np.uint16)
+    raw = np.empty(9, np.int64)
+    has_en = False
+    has_sh = False
+    has_emax = energy_max.size > 0
+    eps = np.float32(1e-6)
+    k = 0
+    for g in range(n_env):
+        for u in range(u_max):
+            if not vis[g, u]:
+                continue
+            ni[k] = g
+            t[k] = type_idx[g, u]
+            x = pos[g, u, 0]
+            y = pos[g, u, 1]
+            sx[k] = (x - cam[g, 0]) * scale + half
+            sy[k] = (y - cam[g, 1]) * scale + half
+            mx[k] = x * mm
+            my[k] = y * mm
+            ty = unit_type[g, u]
+            ut[k] = unit_lut[min(max(ty, 0), unit_lut.size - 1)]
+            own = np.int64(owner[g, u])
+            raw[0] = own
+            raw[1] = 1 if own == p1 else (3 if own == neutral else 4)
+            raw[2] = 1 if selected[g, u] else 0
+            hp = health[g, u]
+            raw[3] = np.int64(np.int32(np.ceil(hp)))
+            raw[4] = np.int64(np.int32(hp / max(health_max[g, u], eps) * np.float32(255)))
+            en = energy[g, u]
+            if en != 0:
+                has_en = True
+            raw[5] = np.int64(np.int32(en))
+            if has_emax:
+                raw[6] = np.int64(np.int32(en / max(energy_max[g, u], eps) * np.float32(255)))
+            else:
+                raw[6] = 0
+            if shield_max[g, u] != 0:
+                has_sh = True
+            sh = shield[g, u]
+            raw[7] = np.int64(np.int32(np.ceil(sh)))
+            raw[8] = np.int64(np.int32(sh / max(shield_max[g, u], eps) * np.float32(255)))
+            for c in range(9):
+                vs[c, k] = lut_s[c, min(max(raw[c], 0), lut_s.shape[1] - 1)]
+            for c in range(3):
+                vm[c, k] = lut_m[c, min(max(raw[c], 0), lut_m.shape[1] - 1)]
+            k += 1
+    return ni, t, sx, sy, mx, my, vs, vm, ut, has_en, has_sh
