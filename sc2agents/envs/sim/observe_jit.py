@@ -1,7 +1,11 @@
-"""Numba kernel for `observe.Observer._draw_storage`: one pass over the units draws every layer.
+"""Numba kernels of the storage render: unit values in one pass, then every unit layer in one.
+
+`unit_values_kernel` gathers the visible units and their layer values through the storage tables
+(`observe.Observer._unit_values` and its table look-ups); `draw_storage_kernel` replaces
+`observe.Observer._draw_storage`.
 
 The numpy path computes the pixel indices of all unit stencils (`observe._pixels`), then does one
-fancy-index scatter per layer plus a sort for the pixels several units cover. This kernel clears
+fancy-index scatter per layer plus a sort for the pixels several units cover. The draw kernel clears
 last frame's footprint and walks the units once, writing every layer at each covered pixel in
 the same order as the numpy scatters (stencil-size buckets, then unit, then stencil pixel, so the
 last writer of a shared pixel is the same unit), and counts the units and coverage per pixel for
@@ -18,7 +22,7 @@ import numpy as np
 
 from sc2agents.envs.sim.dynamics_jit import AVAILABLE, _jit
 
-__all__ = ["AVAILABLE", "draw_storage_kernel"]
+__all__ = ["AVAILABLE", "draw_storage_kernel", "unit_values_kernel"]
 
 _PACK = 65536  # scratch entry: units * _PACK + summed coverage (coverage <= 16 per unit)
 
