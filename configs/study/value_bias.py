@@ -34,6 +34,15 @@ def get_config():
                 "batch_size": 16,
                 "eval_points": 768,
             },
+            "probe": {  # one seed, 13x the small budget's updates: do the values separate?
+                "tasks": ("BeaconChain-H100",),
+                "methods": ("dqn", "mc"),
+                "seeds": (0,),
+                "episodes": 12,
+                "steps": 2000,
+                "batch_size": 32,
+                "eval_points": 768,
+            },
             "full": {
                 "tasks": ("BeaconChain-H100", "BeaconChain-H1k", "BeaconChain-H10k"),
                 "methods": ALL_METHODS,
