@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import heads, presets
+from sc2agents.networks import extraction, heads, presets
 from sc2agents.utils import torch_utils as tu
 
 
@@ -224,14 +224,12 @@ class CQLLearner:
         logp, _ = heads.log_prob(pol, fn, args)
         q_pi = fq.expectation(pol)
         if self.config.actor_loss == "ddpgbc":
-            scale = q_pi.detach().abs().mean().clamp(min=1e-6)
-            loss = -(q_pi / scale).mean() - self.config.alpha * logp.mean()
-            info = {"q_pi": q_pi.mean(), "q_scale": scale}
+            loss, info = extraction.ddpgbc_loss(q_pi, logp, self.config.alpha)
         else:
             adv = fq.action_values(fn, args) - q_pi.detach()
-            w = torch.exp(self.config.awr_temperature * adv).clamp(max=self.config.awr_max_weight)
-            loss = -(w * logp).mean()
-            info = {"adv": adv.mean(), "weight": w.mean()}
+            loss, info = extraction.awr_loss(
+                adv, logp, self.config.awr_temperature, self.config.awr_max_weight
+            )
         return loss, {"loss": loss, "bc_log_prob": logp.mean(), **info}
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import IQE, MRN, heads, presets
+from sc2agents.networks import IQE, MRN, extraction, heads, presets
 from sc2agents.utils import torch_utils as tu
 
 
@@ -207,17 +207,15 @@ class QRLLearner:
         if self.config.actor_loss == "awr":
             with torch.no_grad():
                 adv = self.distance(z_s, z_g) - self.distance(z_n, z_g)
-            w = torch.exp(self.config.awr_temperature * adv).clamp(max=self.config.awr_max_weight)
-            loss = -(w * logp).mean()
-            info = {"adv": adv.mean(), "weight": w.mean()}
+            loss, info = extraction.awr_loss(
+                adv, logp, self.config.awr_temperature, self.config.awr_max_weight
+            )
         else:
             assert self.dynamics is not None
             with torch.no_grad():
                 phi = self.dynamics(obs).detach()
             q = -self.distance(z_s + phi.expected_vector(pol), z_g)
-            scale = q.detach().abs().mean().clamp(min=1e-6)
-            loss = -(q / scale).mean() - self.config.alpha * logp.mean()
-            info = {"q_pi": q.mean(), "q_scale": scale}
+            loss, info = extraction.ddpgbc_loss(q, logp, self.config.alpha)
         return loss, {"loss": loss, "bc_log_prob": logp.mean(), **info}
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -52,7 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import heads, presets
+from sc2agents.networks import extraction, heads, presets
 from sc2agents.utils import torch_utils as tu
 
 
@@ -280,16 +280,14 @@ class SHARSALearner:
             fqs = [c(obs).detach() for c in self.q]
         if self.config.actor_loss == "ddpgbc":
             q_pi = _agg(torch.stack([fq.expectation(pol) for fq in fqs]), self.config.q_agg)
-            scale = q_pi.detach().abs().mean().clamp(min=1e-6)
-            loss = -(q_pi / scale).mean() - self.config.alpha * logp.mean()
-            info = {"q_pi": q_pi.mean(), "q_scale": scale}
+            loss, info = extraction.ddpgbc_loss(q_pi, logp, self.config.alpha)
         else:
             with torch.no_grad():
                 q = _agg(torch.stack([fq.action_values(fn, args) for fq in fqs]), self.config.q_agg)
                 adv = self._value_of(q) - self._value_of(self.v(obs))
-            w = torch.exp(self.config.awr_temperature * adv).clamp(max=self.config.awr_max_weight)
-            loss = -(w * logp).mean()
-            info = {"adv": adv.mean(), "weight": w.mean()}
+            loss, info = extraction.awr_loss(
+                adv, logp, self.config.awr_temperature, self.config.awr_max_weight
+            )
         return loss, {"loss": loss, "bc_log_prob": logp.mean(), **info}
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
