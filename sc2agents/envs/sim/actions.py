@@ -306,6 +306,13 @@ def _commands(eng: SimEngine, p: int, envs: np.ndarray, fn: np.ndarray, a: np.nd
     st.origin_pos[e[has_pt], uu[has_pt]] = st.pos[e[has_pt], uu[has_pt]]
 
 
+# Functions of `actions_jit.select_kernel` (0 = not one of them).
+_SELECT_CODE = np.zeros(features.NUM_FUNCTIONS, np.int8)
+_SELECT_CODE[_F["select_army"]] = actions_jit.SELECT_ARMY
+_SELECT_CODE[_F["select_unit"]] = actions_jit.SELECT_UNIT
+_SELECT_CODE[_F["select_control_group"]] = actions_jit.CONTROL_GROUP
+
+
 def apply_actions(eng: SimEngine, player: int, fn: np.ndarray, args: np.ndarray) -> None:
     """Apply validated actions (``fn [N]``, ``args [N, 13]``) of one player to every game."""
     st = eng.state
@@ -316,7 +323,38 @@ def apply_actions(eng: SimEngine, player: int, fn: np.ndarray, args: np.ndarray)
     if is_cmd.any():
         _commands(eng, p, np.flatnonzero(is_cmd), fn[is_cmd], args[is_cmd])
     custom = getattr(eng.scenario, "action_functions", ())
-    for fid in np.unique(fn[~is_cmd]):
+    rest = ~is_cmd & (fn != _NO_OP)
+    if not rest.any():
+        return
+    if dynamics.jit_enabled():  # the boolean selection functions in one compiled loop
+        code = _SELECT_CODE[fn] * rest
+        if custom:
+            code[np.isin(fn, list(custom))] = 0
+        if code.any():
+            envs = np.flatnonzero(code)
+            a = args[envs]
+            c = code[envs]
+            army = c == actions_jit.SELECT_ARMY
+            arg1 = np.where(army, a[:, _A["select_add"]], a[:, _A["select_unit_act"]])
+            arg2 = a[:, _A["select_unit_id"]]
+            group = c == actions_jit.CONTROL_GROUP
+            arg1 = np.where(group, a[:, _A["control_group_act"]], arg1)
+            arg2 = np.where(group, a[:, _A["control_group_id"]], arg2)
+            actions_jit.select_kernel(
+                envs,
+                c,
+                arg1,
+                arg2,
+                p + 1,
+                st.selected[p],
+                st.control_groups[p],
+                st.alive,
+                st.owner,
+                st.type_idx,
+                units.TABLE.army,
+            )
+            rest[envs] = False
+    for fid in np.unique(fn[rest]):
         fid = int(fid)
         if fid == _NO_OP:
             continue

@@ -1,11 +1,14 @@
-"""Numba kernel for the unit-command application of `actions.apply_actions`.
+"""Numba kernels for `actions.apply_actions`: unit commands and the boolean selections.
 
-The numpy implementation in `actions._commands` stays the reference: this kernel replaces only
-its last part, the ~15 fancy-indexing array calls that pick the selected own units offering the
-command and write their orders (immediate, or shift-queued behind a busy unit's current order).
-The world points and the clicked targets are still computed by numpy, so the kernel only copies
-values and gives the same state bit for bit (``tests/envs/sim/test_actions_jit.py`` and
-``test_dynamics_jit.py`` play every registered scenario on both paths).
+The numpy implementation in `actions` stays the reference. `select_kernel` runs
+``select_army``, ``select_unit`` and ``select_control_group`` (pure boolean logic over the
+slots) for all their games in one loop. `commands_kernel` replaces the last part of
+`actions._commands`, the ~15 fancy-indexing array calls that pick the selected own units
+offering the command and write their orders (immediate, or shift-queued behind a busy unit's
+current order). The world points and the clicked targets are still computed by numpy, so the
+kernels only copy values and evaluate boolean expressions: the same state bit for bit
+(``tests/envs/sim/test_actions_jit.py`` compares both paths after every step of every registered
+scenario, with actions biased towards these functions).
 
 numba is used instead of numpy here because at 64 games the numpy version is dominated by the
 per-call overhead of many tiny gathers and scatters; one compiled loop over the chosen games'
@@ -19,7 +22,14 @@ import numpy as np
 
 from sc2agents.envs.sim.dynamics_jit import AVAILABLE, _jit
 
-__all__ = ["AVAILABLE", "commands_kernel"]
+__all__ = [
+    "AVAILABLE",
+    "CONTROL_GROUP",
+    "SELECT_ARMY",
+    "SELECT_UNIT",
+    "commands_kernel",
+    "select_kernel",
+]
 
 
 @_jit
@@ -82,3 +92,86 @@ def commands_kernel(
                     target_pos[e, u, 1] = pt[i, 1]
                     origin_pos[e, u, 0] = pos[e, u, 0]
                     origin_pos[e, u, 1] = pos[e, u, 1]
+
+
+SELECT_ARMY, SELECT_UNIT, CONTROL_GROUP = 1, 2, 3
+
+
+@_jit
+def select_kernel(
+    envs: np.ndarray,
+    code: np.ndarray,
+    arg1: np.ndarray,
+    arg2: np.ndarray,
+    owner_id: int,
+    selected: np.ndarray,
+    control_groups: np.ndarray,
+    alive: np.ndarray,
+    owner: np.ndarray,
+    type_idx: np.ndarray,
+    army: np.ndarray,
+) -> None:
+    """``select_army`` / ``select_unit`` / ``select_control_group`` of one player, per game.
+
+    ``code[i]`` picks the function for game ``envs[i]`` (`SELECT_ARMY`: ``arg1`` = add;
+    `SELECT_UNIT`: ``arg1`` = act, ``arg2`` = panel index; `CONTROL_GROUP`: ``arg1`` = act,
+    ``arg2`` = group id), with the semantics of `actions._select_unit` and
+    `actions._control_group`. ``selected`` [N, U] and ``control_groups`` [N, 10, U] are the
+    player's and are written in place.
+    """
+    n_units = alive.shape[1]
+    n_groups = control_groups.shape[1]
+    for i in range(envs.shape[0]):
+        e = envs[i]
+        c = code[i]
+        if c == SELECT_ARMY:
+            add = arg1[i] == 1
+            for u in range(n_units):
+                mine = alive[e, u] and owner[e, u] == owner_id and army[type_idx[e, u]]
+                selected[e, u] = mine or (add and selected[e, u])
+        elif c == SELECT_UNIT:
+            act = arg1[i]
+            idx = arg2[i]
+            rank = -1
+            slot = -1
+            for u in range(n_units):
+                if selected[e, u] and alive[e, u]:
+                    rank += 1
+                    if rank == idx:
+                        slot = u
+                        break
+            for u in range(n_units):
+                s = selected[e, u] and alive[e, u]
+                if slot >= 0 and s:
+                    if act == 0:
+                        s = u == slot
+                    elif act == 1:
+                        s = u != slot
+                    elif act == 2:
+                        s = type_idx[e, u] == type_idx[e, slot]
+                    elif act == 3:
+                        s = type_idx[e, u] != type_idx[e, slot]
+                selected[e, u] = s
+        elif c == CONTROL_GROUP:
+            act = arg1[i]
+            g = arg2[i]
+            if act == 0:
+                recall = False
+                for u in range(n_units):
+                    if control_groups[e, g, u] and alive[e, u]:
+                        recall = True
+                        break
+                if recall:
+                    for u in range(n_units):
+                        selected[e, u] = control_groups[e, g, u] and alive[e, u]
+                continue
+            for u in range(n_units):
+                s = selected[e, u] and alive[e, u] and owner[e, u] == owner_id
+                if act == 3 or act == 4:  # steal: out of every group
+                    if s:
+                        for h in range(n_groups):
+                            control_groups[e, h, u] = False
+                if act == 1 or act == 3:
+                    control_groups[e, g, u] = s
+                elif act == 2 or act == 4:
+                    control_groups[e, g, u] = control_groups[e, g, u] or s

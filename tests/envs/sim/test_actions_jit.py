@@ -2,7 +2,9 @@
 
 `test_dynamics_jit` already plays every scenario with uniformly random available actions on both
 paths; here the actions are biased towards unit commands (select the army, then command it, with
-random shift-queueing) so that many units receive immediate and queued orders each step.
+random shift-queueing), the multi-select panel and control groups, and half the screen points
+are aimed at units, so that many units receive immediate, queued and attack-unit orders each
+step; the state is compared after every step.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from sc2agents.envs.sim.vector_env import SimVectorEnv
 needs_numba = pytest.mark.skipif(not actions_jit.AVAILABLE, reason="numba is not installed")
 
 _COMMANDS = np.flatnonzero(actions._CMD_ORDER >= 0)
-_SELECT_ARMY = features.FUNCTION_IDS["select_army"]
+_SELECTS = [
+    features.FUNCTION_IDS[n] for n in ("select_army", "select_unit", "select_control_group")
+]
 
 
 @pytest.fixture
@@ -35,7 +39,7 @@ def _command_actions(rng: np.random.Generator, avail: np.ndarray) -> dict[str, n
     act = random_actions(rng, avail)
     weights = avail.astype(np.float64)
     weights[:, _COMMANDS] *= 20.0
-    weights[:, _SELECT_ARMY] *= 5.0
+    weights[:, _SELECTS] *= 5.0
     score = rng.random(avail.shape) ** (1.0 / np.maximum(weights, 1e-9)) * avail
     fn = np.argmax(score, axis=1)
     keep = rng.random(fn.size) < 0.2  # some uniform picks (select_point, camera, groups, ...)
@@ -132,3 +136,43 @@ def test_commands_are_given_in_the_test(path):
     vec.close()
     assert ordered > 0
     assert queued > 0
+
+
+@needs_numba
+@pytest.mark.parametrize("map_name", ["DefeatRoaches", "CollectMineralsAndGas"])
+def test_select_kernel_matches_numpy_on_random_states(map_name, path):
+    # Random selections, groups, owners and deaths (also selections holding dead or foreign
+    # units), then every selection function with random arguments on both paths.
+    rng = np.random.default_rng(11)
+    ids = np.array(_SELECTS)
+    hi = {
+        n: features.ARG_TYPE_SIZES[n]
+        for n in features.ARG_TYPES
+        if n not in ("screen", "screen2", "minimap")
+    }
+    vecs = [SimVectorEnv(16, map_name, screen_size=64, minimap_size=64, seed=2) for _ in range(2)]
+    for vec in vecs:
+        vec.reset(seed=2)
+    for _ in range(20):
+        st0 = vecs[0].engine.state
+        draws = {
+            "selected": rng.random(st0.selected.shape) < 0.4,
+            "control_groups": rng.random(st0.control_groups.shape) < 0.3,
+            "alive": rng.random(st0.alive.shape) < 0.8,
+            "owner": rng.choice(np.array([1, 2, 16], np.int8), st0.owner.shape),
+        }
+        fn = rng.choice(ids, st0.num_envs)
+        args = np.full((fn.size, features.NUM_ARG_TYPES), -1, np.int64)
+        for n, size in hi.items():
+            args[:, features.ARG_TYPES.index(n)] = rng.integers(0, size, fn.size)
+        for jit, vec in zip((False, True), vecs, strict=True):
+            st = vec.engine.state
+            for k, v in draws.items():
+                getattr(st, k)[...] = v
+            dynamics.set_jit(jit)
+            actions.apply_actions(vec.engine, 0, fn, args)
+        ref, got = _state(vecs[0]), _state(vecs[1])
+        diff = [k for k in ref if not np.array_equal(ref[k], got[k])]
+        assert not diff, f"numba and numpy selection paths differ in {diff}"
+    for vec in vecs:
+        vec.close()
