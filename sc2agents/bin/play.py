@@ -95,15 +95,25 @@ class PlayResult:
 
 
 def _sim_env(map_name: str, step_mul: int, screen: int, minimap: int, seed: int | None,
-             game_steps: int | None) -> Any:  # fmt: skip
+             game_steps: int | None, difficulty: str = "very_easy",
+             bot_race: str = "random") -> Any:  # fmt: skip
     from pysc2_evolved.env import sc2_env
     from pysc2_evolved.lib import features as sc2_features
 
     from sc2agents.envs import SimSC2Env
+    from sc2agents.envs.sim.scenarios import get_scenario
 
+    players: list[Any] = [sc2_env.Agent(sc2_env.Race.terran)]
+    if get_scenario(map_name).num_players == 2:  # a melee map: the agent plays a built-in bot
+        if bot_race not in ("random", "terran"):
+            raise ValueError(f"--bot_race={bot_race}: the simulator's built-in bots are Terran")
+        if difficulty not in sc2_env.Difficulty.__members__:
+            known = ", ".join(sc2_env.Difficulty.__members__)
+            raise ValueError(f"--difficulty={difficulty}: unknown; one of {known}")
+        players.append(sc2_env.Bot(sc2_env.Race.terran, sc2_env.Difficulty[difficulty]))
     return SimSC2Env(
         map_name=map_name,
-        players=[sc2_env.Agent(sc2_env.Race.terran)],
+        players=players,
         agent_interface_format=sc2_features.AgentInterfaceFormat(
             feature_dimensions=sc2_features.Dimensions(screen=screen, minimap=minimap)
         ),
@@ -137,6 +147,8 @@ def play_sim(
     epsilon: float = 0.0,
     render_size: int = 512,
     fps: float | None = None,
+    difficulty: str = "very_easy",
+    bot_race: str = "random",
     log: Any = print,
 ) -> PlayResult:
     """Play ``episodes`` of ``agent`` on the simulator; optionally render to a video / window.
@@ -156,6 +168,8 @@ def play_sim(
         epsilon: scripted agent's random-action probability.
         render_size: frame side in pixels.
         fps: video frame rate (None: real time).
+        difficulty: built-in bot difficulty on a melee map (``Simple64``).
+        bot_race: built-in bot race (the simulator's bots are Terran; ``random`` means Terran).
         log: where per-episode lines go.
 
     Returns:
@@ -167,7 +181,8 @@ def play_sim(
     # Open the window before the (slower) env so that a missing display fails fast.
     viewer = render.LiveViewer(render_size, title=f"sc2agents: {map_name}") if visualize else None
     agent_obj = make_agent(agent, map_name, epsilon=epsilon, step_mul=step_mul, seed=seed)
-    env = _sim_env(map_name, step_mul, screen_size, minimap_size, seed, game_steps_per_episode)
+    env = _sim_env(map_name, step_mul, screen_size, minimap_size, seed, game_steps_per_episode,
+                   difficulty, bot_race)  # fmt: skip
     fps = fps or 22.4 / step_mul
     writer = render.VideoWriter(video, fps) if video else None
     result = PlayResult([], [], [], video)
@@ -299,6 +314,8 @@ def main(argv: list[str]) -> None:
             epsilon=FLAGS.epsilon,
             render_size=FLAGS.render_size,
             fps=FLAGS.fps,
+            difficulty=FLAGS.difficulty,
+            bot_race=FLAGS.bot_race,
         )
     except (ValueError, RuntimeError) as e:
         sys.exit(f"play: {e}")

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import imageio.v2 as iio
+import pytest
 from absl import flags
 
 from sc2agents.bin import play
@@ -107,3 +108,15 @@ def test_pysc2_backend_without_game_fails_clearly(monkeypatch):
     monkeypatch.setenv("SC2PATH", "/nonexistent")
     msg = _main("--backend=pysc2", "--map=MoveToBeacon", "--agent=random")
     assert msg.startswith("play (pysc2 backend):") and "/nonexistent" in msg
+
+
+def test_sim_melee_plays_the_requested_bot_and_rejects_other_races():
+    env = play._sim_env("Simple64", 8, 32, 32, 0, None, "hard")
+    try:
+        assert [p.name for p in play._engine_of(env).bots.params] == ["hard"]
+    finally:
+        env.close()
+    with pytest.raises(ValueError, match="bots are Terran"):
+        play._sim_env("Simple64", 8, 32, 32, 0, None, "hard", "zerg")
+    with pytest.raises(ValueError, match="unknown; one of very_easy"):
+        play._sim_env("Simple64", 8, 32, 32, 0, None, "superhard")
