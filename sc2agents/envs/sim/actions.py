@@ -171,6 +171,10 @@ def validate(
 
 def _screen_to_world(eng: SimEngine, player: int, envs: np.ndarray, flat: np.ndarray) -> np.ndarray:
     s = eng.screen_size
+    if dynamics.jit_enabled():
+        return actions_jit.screen_to_world_kernel(
+            envs, flat, eng.state.camera[player], s, eng.camera_width / 2, eng.camera_width / s
+        )
     x = (flat % s).astype(np.float32)
     y = (flat // s).astype(np.float32)
     scale = eng.camera_width / s
@@ -190,6 +194,15 @@ def _minimap_to_world(eng: SimEngine, flat: np.ndarray) -> np.ndarray:
 
 def _on_screen(eng: SimEngine, player: int, envs: np.ndarray) -> np.ndarray:
     st = eng.state
+    if dynamics.jit_enabled():
+        return actions_jit.on_screen_kernel(
+            envs,
+            st.camera[player],
+            st.pos,
+            st.radius,
+            eng.visible_units(player),
+            eng.camera_width / 2,
+        )
     cam = st.camera[player, envs]
     half = eng.camera_width / 2
     p = st.pos[envs]
@@ -204,9 +217,20 @@ def _on_screen(eng: SimEngine, player: int, envs: np.ndarray) -> np.ndarray:
 def _unit_at(eng: SimEngine, player: int, envs: np.ndarray, pt: np.ndarray) -> np.ndarray:
     """Slot of the visible unit under each world point (-1 = none)."""
     st = eng.state
+    tol = 0.5 * eng.camera_width / eng.screen_size  # half a screen pixel
+    if dynamics.jit_enabled():
+        return actions_jit.unit_at_kernel(
+            envs,
+            np.ascontiguousarray(pt, np.float32),
+            st.camera[player],
+            st.pos,
+            st.radius,
+            eng.visible_units(player),
+            eng.camera_width / 2,
+            tol,
+        )
     p = st.pos[envs]
     d = np.linalg.norm(p - pt[:, None, :], axis=-1)
-    tol = 0.5 * eng.camera_width / eng.screen_size  # half a screen pixel
     hit = _on_screen(eng, player, envs) & (d <= st.radius[envs] + tol)
     d = np.where(hit, d, np.inf)
     best = np.argmin(d, axis=1)

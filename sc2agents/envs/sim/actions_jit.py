@@ -5,8 +5,11 @@ The numpy implementation in `actions` stays the reference. `select_kernel` runs
 slots) for all their games in one loop. `commands_kernel` replaces the last part of
 `actions._commands`, the ~15 fancy-indexing array calls that pick the selected own units
 offering the command and write their orders (immediate, or shift-queued behind a busy unit's
-current order). The world points and the clicked targets are still computed by numpy, so the
-kernels only copy values and evaluate boolean expressions: the same state bit for bit
+current order). `screen_to_world_kernel`, `on_screen_kernel` and `unit_at_kernel` replace
+`actions._screen_to_world`, `_on_screen` and `_unit_at` (clicks on the screen), replaying their
+float32 arithmetic operation by operation (Python constants cast to float32 as numpy 2 does, the
+first slot winning distance ties as ``argmin``); the other kernels only copy values and evaluate
+boolean expressions. Both paths give the same state bit for bit
 (``tests/envs/sim/test_actions_jit.py`` compares both paths after every step of every registered
 scenario, with actions biased towards these functions).
 
@@ -28,7 +31,10 @@ __all__ = [
     "SELECT_ARMY",
     "SELECT_UNIT",
     "commands_kernel",
+    "on_screen_kernel",
+    "screen_to_world_kernel",
     "select_kernel",
+    "unit_at_kernel",
 ]
 
 
@@ -175,3 +181,83 @@ def select_kernel(
                     control_groups[e, g, u] = s
                 elif act == 2 or act == 4:
                     control_groups[e, g, u] = control_groups[e, g, u] or s
+
+
+@_jit
+def screen_to_world_kernel(
+    envs: np.ndarray, flat: np.ndarray, cam: np.ndarray, size: int, half_width: float, scale: float
+) -> np.ndarray:
+    """`actions._screen_to_world` in float32 (``half_width``, ``scale`` cast as numpy does)."""
+    out = np.empty((envs.shape[0], 2), np.float32)
+    h = np.float32(half_width)
+    sc = np.float32(scale)
+    half_px = np.float32(0.5)
+    for i in range(envs.shape[0]):
+        e = envs[i]
+        x = np.float32(flat[i] % size)
+        y = np.float32(flat[i] // size)
+        out[i, 0] = (cam[e, 0] - h) + (x + half_px) * sc
+        out[i, 1] = (cam[e, 1] - h) + (y + half_px) * sc
+    return out
+
+
+@_jit
+def on_screen_kernel(
+    envs: np.ndarray,
+    cam: np.ndarray,
+    pos: np.ndarray,
+    radius: np.ndarray,
+    visible: np.ndarray,
+    half_width: float,
+) -> np.ndarray:
+    """`actions._on_screen`: bool ``[len(envs), U]``, units visible and touching the screen."""
+    n_units = pos.shape[1]
+    out = np.zeros((envs.shape[0], n_units), np.bool_)
+    h = np.float32(half_width)
+    for i in range(envs.shape[0]):
+        e = envs[i]
+        for u in range(n_units):
+            lim = h + radius[e, u]
+            out[i, u] = (
+                abs(pos[e, u, 0] - cam[e, 0]) <= lim
+                and abs(pos[e, u, 1] - cam[e, 1]) <= lim
+                and visible[e, u]
+            )
+    return out
+
+
+@_jit
+def unit_at_kernel(
+    envs: np.ndarray,
+    pt: np.ndarray,
+    cam: np.ndarray,
+    pos: np.ndarray,
+    radius: np.ndarray,
+    visible: np.ndarray,
+    half_width: float,
+    tol: float,
+) -> np.ndarray:
+    """`actions._unit_at`: slot of the on-screen unit under each point, nearest first (-1)."""
+    n_units = pos.shape[1]
+    out = np.full(envs.shape[0], -1, np.int64)
+    h = np.float32(half_width)
+    t = np.float32(tol)
+    for i in range(envs.shape[0]):
+        e = envs[i]
+        best = np.float32(np.inf)
+        for u in range(n_units):
+            r = radius[e, u]
+            lim = h + r
+            if not (
+                abs(pos[e, u, 0] - cam[e, 0]) <= lim
+                and abs(pos[e, u, 1] - cam[e, 1]) <= lim
+                and visible[e, u]
+            ):
+                continue
+            dx = pos[e, u, 0] - pt[i, 0]
+            dy = pos[e, u, 1] - pt[i, 1]
+            d = np.sqrt(dx * dx + dy * dy)
+            if d <= r + t and (out[i] < 0 or d < best):
+                best = d
+                out[i] = u
+    return out

@@ -13,11 +13,13 @@ import dataclasses
 
 import numpy as np
 import pytest
+from pysc2_evolved.lib import units as sc2_units
 
 from benchmarks.sim_throughput import random_actions
 from sc2agents.envs import features
 from sc2agents.envs.sim import actions, actions_jit, dynamics, scenarios
 from sc2agents.envs.sim.vector_env import SimVectorEnv
+from tests.envs.sim.helpers import arena, place
 
 needs_numba = pytest.mark.skipif(not actions_jit.AVAILABLE, reason="numba is not installed")
 
@@ -57,7 +59,7 @@ def _command_actions(rng: np.random.Generator, avail: np.ndarray) -> dict[str, n
 
 
 def _aim_at_units(vec: SimVectorEnv, rng: np.random.Generator, act: dict) -> None:
-    """Point the screen argument of half the games at a random visible unit (attack-on-unit)."""
+    """Point the screen argument of half the games at a random unit (centre or disc edge)."""
     eng = vec.engine
     st = eng.state
     scale = eng.camera_width / eng.screen_size
@@ -68,7 +70,11 @@ def _aim_at_units(vec: SimVectorEnv, rng: np.random.Generator, act: dict) -> Non
             continue
         u = rng.choice(slots)
         corner = st.camera[0, e] - eng.camera_width / 2
-        x, y = ((st.pos[e, u] - corner) / scale).astype(int)
+        # Around the disc's edge (the half-pixel click tolerance) or at the centre.
+        ang = rng.uniform(0, 2 * np.pi)
+        reach = rng.choice([0.0, st.radius[e, u] + rng.uniform(-1, 1) * scale])
+        aim = st.pos[e, u] + reach * np.array([np.cos(ang), np.sin(ang)])
+        x, y = np.floor((aim - corner) / scale).astype(int)
         if 0 <= x < eng.screen_size and 0 <= y < eng.screen_size:
             act["args"][e, screen] = y * eng.screen_size + x
 
@@ -176,3 +182,20 @@ def test_select_kernel_matches_numpy_on_random_states(map_name, path):
         assert not diff, f"numba and numpy selection paths differ in {diff}"
     for vec in vecs:
         vec.close()
+
+
+@needs_numba
+def test_unit_at_ties_pick_the_first_slot_on_both_paths(path):
+    eng = arena()
+    cam = eng.state.camera[0, 0]
+    first = place(eng, int(sc2_units.Terran.Marine), 1, tuple(cam))
+    place(eng, int(sc2_units.Terran.Marine), 1, tuple(cam))  # same point: equal distances
+    pts = np.array([cam, cam + 0.3, cam + 5.0], np.float32)
+    envs = np.zeros(3, np.int64)
+    got = {}
+    for jit in (False, True):
+        dynamics.set_jit(jit)
+        got[jit] = actions._unit_at(eng, 0, envs, pts)
+    np.testing.assert_array_equal(got[False], got[True])
+    assert got[True][0] == first
+    assert got[True][2] == -1
