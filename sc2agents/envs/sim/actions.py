@@ -259,11 +259,17 @@ for _name, _order_code, _kind, _on_unit in (
     _CMD_ON_UNIT[_F[_name]] = _on_unit
 
 
-def _commands(eng: SimEngine, p: int, envs: np.ndarray, fn: np.ndarray, a: np.ndarray) -> None:
-    """All unit commands of one player at once (any mix of command functions over games)."""
+def _command_targets(
+    eng: SimEngine,
+    p: int,
+    envs: np.ndarray,
+    fn: np.ndarray,
+    a: np.ndarray,
+    kind: np.ndarray,
+    order: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """World points (clamped) and clicked enemy units of commands; ``order`` updated in place."""
     st = eng.state
-    kind = _CMD_KIND[fn]
-    order = _CMD_ORDER[fn].copy()
     pt = np.zeros((envs.size, 2), np.float32)
     scr = kind == 1
     if scr.any():
@@ -281,7 +287,41 @@ def _commands(eng: SimEngine, p: int, envs: np.ndarray, fn: np.ndarray, a: np.nd
         enemy = ok & (own_t != p + 1) & (own_t != NEUTRAL)
         order[sub[enemy]] = int(Order.ATTACK_UNIT)
         tgt[sub[enemy]] = t[enemy]
-    pt = eng.clamp_to_playable(pt)
+    return eng.clamp_to_playable(pt), tgt
+
+
+def _commands(eng: SimEngine, p: int, envs: np.ndarray, fn: np.ndarray, a: np.ndarray) -> None:
+    """All unit commands of one player at once (any mix of command functions over games)."""
+    st = eng.state
+    kind = _CMD_KIND[fn]
+    order = _CMD_ORDER[fn].copy()
+    if dynamics.jit_enabled():  # points and clicked targets in one compiled loop (tested equal)
+        s = eng.screen_size
+        pt, tgt = actions_jit.command_targets_kernel(
+            envs,
+            kind,
+            _CMD_ON_UNIT[fn],
+            order,
+            a[:, _A["screen"]],
+            a[:, _A["minimap"]],
+            st.camera[p],
+            s,
+            eng.camera_width / 2,
+            eng.camera_width / s,
+            0.5 * eng.camera_width / s,
+            eng.minimap_size,
+            max(eng.scenario.map_size) / eng.minimap_size,
+            np.asarray(eng.scenario.playable, np.float32),
+            p + 1,
+            NEUTRAL,
+            int(Order.ATTACK_UNIT),
+            st.pos,
+            st.radius,
+            st.owner,
+            eng.visible_units(p),
+        )
+    else:
+        pt, tgt = _command_targets(eng, p, envs, fn, a, kind, order)
     if dynamics.jit_enabled():  # the same writes in one compiled loop (tested equal)
         actions_jit.commands_kernel(
             envs,

@@ -5,7 +5,8 @@ The numpy implementation in `actions` stays the reference. `select_kernel` runs
 slots) for all their games in one loop. `commands_kernel` replaces the last part of
 `actions._commands`, the ~15 fancy-indexing array calls that pick the selected own units
 offering the command and write their orders (immediate, or shift-queued behind a busy unit's
-current order). `screen_to_world_kernel`, `on_screen_kernel` and `unit_at_kernel` replace
+current order); `command_targets_kernel` its first part (the world points, minimap or screen,
+clamped to the playable area, and the enemy clicked on). `screen_to_world_kernel`, `on_screen_kernel` and `unit_at_kernel` replace
 `actions._screen_to_world`, `_on_screen` and `_unit_at` (clicks on the screen), replaying their
 float32 arithmetic operation by operation (Python constants cast to float32 as numpy 2 does, the
 first slot winning distance ties as ``argmin``); the other kernels only copy values and evaluate
@@ -30,6 +31,7 @@ __all__ = [
     "CONTROL_GROUP",
     "SELECT_ARMY",
     "SELECT_UNIT",
+    "command_targets_kernel",
     "commands_kernel",
     "on_screen_kernel",
     "screen_to_world_kernel",
@@ -227,6 +229,39 @@ def on_screen_kernel(
 
 
 @_jit
+def _unit_at_one(
+    e: int,
+    px: np.float32,
+    py: np.float32,
+    cam: np.ndarray,
+    pos: np.ndarray,
+    radius: np.ndarray,
+    visible: np.ndarray,
+    h: np.float32,
+    t: np.float32,
+) -> int:
+    """Slot of the on-screen unit of game ``e`` under ``(px, py)`` (nearest, first on ties; -1)."""
+    best = np.float32(np.inf)
+    out = -1
+    for u in range(pos.shape[1]):
+        r = radius[e, u]
+        lim = h + r
+        if not (
+            abs(pos[e, u, 0] - cam[e, 0]) <= lim
+            and abs(pos[e, u, 1] - cam[e, 1]) <= lim
+            and visible[e, u]
+        ):
+            continue
+        dx = pos[e, u, 0] - px
+        dy = pos[e, u, 1] - py
+        d = np.sqrt(dx * dx + dy * dy)
+        if d <= r + t and (out < 0 or d < best):
+            best = d
+            out = u
+    return out
+
+
+@_jit
 def unit_at_kernel(
     envs: np.ndarray,
     pt: np.ndarray,
@@ -238,26 +273,67 @@ def unit_at_kernel(
     tol: float,
 ) -> np.ndarray:
     """`actions._unit_at`: slot of the on-screen unit under each point, nearest first (-1)."""
-    n_units = pos.shape[1]
     out = np.full(envs.shape[0], -1, np.int64)
     h = np.float32(half_width)
     t = np.float32(tol)
     for i in range(envs.shape[0]):
-        e = envs[i]
-        best = np.float32(np.inf)
-        for u in range(n_units):
-            r = radius[e, u]
-            lim = h + r
-            if not (
-                abs(pos[e, u, 0] - cam[e, 0]) <= lim
-                and abs(pos[e, u, 1] - cam[e, 1]) <= lim
-                and visible[e, u]
-            ):
-                continue
-            dx = pos[e, u, 0] - pt[i, 0]
-            dy = pos[e, u, 1] - pt[i, 1]
-            d = np.sqrt(dx * dx + dy * dy)
-            if d <= r + t and (out[i] < 0 or d < best):
-                best = d
-                out[i] = u
+        out[i] = _unit_at_one(envs[i], pt[i, 0], pt[i, 1], cam, pos, radius, visible, h, t)
     return out
+
+
+@_jit
+def command_targets_kernel(
+    envs: np.ndarray,
+    kind: np.ndarray,
+    on_unit: np.ndarray,
+    order: np.ndarray,
+    screen: np.ndarray,
+    minimap: np.ndarray,
+    cam: np.ndarray,
+    screen_size: int,
+    half_width: float,
+    scale: float,
+    tol: float,
+    minimap_size: int,
+    cell: float,
+    playable: np.ndarray,
+    owner_id: int,
+    neutral: int,
+    attack_unit: int,
+    pos: np.ndarray,
+    radius: np.ndarray,
+    owner: np.ndarray,
+    visible: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first part of `actions._commands`: world points (clamped) and clicked enemy units.
+
+    ``kind`` 1 = screen point (``screen``, flat), 2 = minimap point, 3 = none (point 0, 0);
+    ``on_unit`` commands on an enemy under the screen point become ``attack_unit`` on it
+    (``order`` is updated in place). ``playable`` = float32 ``(x0, y0, x1, y1)``. Returns
+    ``pt`` float32 ``[n, 2]`` and ``tgt`` int32 ``[n]`` (-1 = none).
+    """
+    n = envs.shape[0]
+    pt = np.zeros((n, 2), np.float32)
+    tgt = np.full(n, -1, np.int32)
+    h = np.float32(half_width)
+    sc = np.float32(scale)
+    t = np.float32(tol)
+    half_px = np.float32(0.5)
+    for i in range(n):
+        e = envs[i]
+        if kind[i] == 1:
+            x = np.float32(screen[i] % screen_size)
+            y = np.float32(screen[i] // screen_size)
+            pt[i, 0] = (cam[e, 0] - h) + (x + half_px) * sc
+            pt[i, 1] = (cam[e, 1] - h) + (y + half_px) * sc
+        elif kind[i] == 2:
+            pt[i, 0] = np.float32(((minimap[i] % minimap_size) + 0.5) * cell)
+            pt[i, 1] = np.float32(((minimap[i] // minimap_size) + 0.5) * cell)
+        if on_unit[i]:
+            u = _unit_at_one(e, pt[i, 0], pt[i, 1], cam, pos, radius, visible, h, t)
+            if u >= 0 and owner[e, u] != owner_id and owner[e, u] != neutral:
+                order[i] = attack_unit
+                tgt[i] = u
+        pt[i, 0] = min(max(pt[i, 0], playable[0]), playable[2])
+        pt[i, 1] = min(max(pt[i, 1], playable[1]), playable[3])
+    return pt, tgt
