@@ -6,7 +6,8 @@ slots) for all their games in one loop. `commands_kernel` replaces the last part
 `actions._commands`, the ~15 fancy-indexing array calls that pick the selected own units
 offering the command and write their orders (immediate, or shift-queued behind a busy unit's
 current order); `command_targets_kernel` its first part (the world points, minimap or screen,
-clamped to the playable area, and the enemy clicked on). `screen_to_world_kernel`, `on_screen_kernel` and `unit_at_kernel` replace
+clamped to the playable area, and the enemy clicked on). `screen_to_world_kernel`,
+`on_screen_kernel` and `unit_at_kernel` replace
 `actions._screen_to_world`, `_on_screen` and `_unit_at` (clicks on the screen), replaying their
 float32 arithmetic operation by operation (Python constants cast to float32 as numpy 2 does, the
 first slot winning distance ties as ``argmin``); the other kernels only copy values and evaluate
