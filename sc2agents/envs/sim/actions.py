@@ -43,6 +43,7 @@ from sc2agents.envs.sim.state import NEUTRAL, Order
 
 if TYPE_CHECKING:
     from sc2agents.envs.sim.engine import SimEngine
+    from sc2agents.envs.sim.state import SimState
 
 __all__ = ["apply_actions", "available_mask", "calls_to_arrays", "validate"]
 
@@ -93,6 +94,51 @@ def available_mask(eng: SimEngine, player: int) -> np.ndarray:
     n = st.num_envs
     mask = np.zeros((n, features.NUM_FUNCTIONS), bool)
     mask[:, _ALWAYS] = True
+    if dynamics.jit_enabled():  # one compiled pass over the slots (tested equal)
+        ptr, fids = _type_functions()
+        actions_jit.available_kernel(
+            mask,
+            st.selected[player],
+            st.alive,
+            st.owner,
+            player + 1,
+            st.type_idx,
+            st.order,
+            tab.army,
+            tab.worker,
+            ptr,
+            fids,
+            _F["select_army"],
+            _F["select_unit"],
+            _F["select_idle_worker"],
+        )
+    else:
+        _available_units(st, player, mask)
+    hook = getattr(eng.scenario, "available_hook", None)
+    if hook is not None:  # scenario functions (economy: harvest, build, train; restrictions)
+        hook(eng, player, mask)
+    return mask
+
+
+_TYPE_FUNCTIONS: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _type_functions() -> tuple[np.ndarray, np.ndarray]:
+    """``units.TABLE.functions`` as sparse rows (``ptr [T + 1]``, ``fids``), once per table."""
+    tf = units.TABLE.functions
+    hit = _TYPE_FUNCTIONS.get(id(tf))
+    if hit is None or hit[0] is not tf:
+        ptr = np.concatenate([[0], np.cumsum(tf.sum(axis=1))]).astype(np.int64)
+        hit = (tf, ptr, np.nonzero(tf)[1].astype(np.int64))
+        _TYPE_FUNCTIONS.clear()
+        _TYPE_FUNCTIONS[id(tf)] = hit
+    return hit[1], hit[2]
+
+
+def _available_units(st: SimState, player: int, mask: np.ndarray) -> None:
+    """The numpy reference of `actions_jit.available_kernel` (unit-dependent availability)."""
+    tab = units.TABLE
+    n = st.num_envs
     own = st.alive & (st.owner == player + 1)
     sel = st.selected[player] & st.alive
     sel_own = sel & own
@@ -111,10 +157,6 @@ def available_mask(eng: SimEngine, player: int) -> np.ndarray:
         for t in np.flatnonzero(has.any(axis=0)):
             rows = has[:, t]
             mask[rows] |= tab.functions[t]
-    hook = getattr(eng.scenario, "available_hook", None)
-    if hook is not None:  # scenario functions (economy: harvest, build, train; restrictions)
-        hook(eng, player, mask)
-    return mask
 
 
 def validate(

@@ -338,3 +338,56 @@ def command_targets_kernel(
         pt[i, 0] = min(max(pt[i, 0], playable[0]), playable[2])
         pt[i, 1] = min(max(pt[i, 1], playable[1]), playable[3])
     return pt, tgt
+
+
+@_jit
+def available_kernel(
+    mask: np.ndarray,
+    selected: np.ndarray,
+    alive: np.ndarray,
+    owner: np.ndarray,
+    owner_id: int,
+    type_idx: np.ndarray,
+    order: np.ndarray,
+    army: np.ndarray,
+    worker: np.ndarray,
+    type_ptr: np.ndarray,
+    type_fids: np.ndarray,
+    f_select_army: int,
+    f_select_unit: int,
+    f_idle_worker: int,
+) -> None:
+    """The unit-dependent part of `actions.available_mask`, written into ``mask`` [N, F].
+
+    ``select_army`` (own army units), ``select_unit`` (>= 2 live selected units),
+    ``select_idle_worker`` (an idle own worker) and the union of the commands of the selected own
+    units' types, given as sparse rows (``type_fids[type_ptr[t]:type_ptr[t + 1]]``).
+    """
+    n_types = type_ptr.shape[0] - 1
+    seen = np.zeros(n_types, np.bool_)
+    for e in range(alive.shape[0]):
+        n_sel = 0
+        has_army = False
+        idle_worker = False
+        seen[:] = False
+        for u in range(alive.shape[1]):
+            if not alive[e, u]:
+                continue
+            t = type_idx[e, u]
+            mine = owner[e, u] == owner_id
+            if selected[e, u]:
+                n_sel += 1
+                if mine:
+                    seen[t] = True
+            if mine:
+                if army[t]:
+                    has_army = True
+                if worker[t] and order[e, u] == 0:
+                    idle_worker = True
+        mask[e, f_select_army] = has_army
+        mask[e, f_select_unit] = n_sel >= 2
+        mask[e, f_idle_worker] = idle_worker
+        for t in range(n_types):
+            if seen[t]:
+                for j in range(type_ptr[t], type_ptr[t + 1]):
+                    mask[e, type_fids[j]] = True

@@ -110,6 +110,7 @@ def _play_both(map_name: str, steps: int, games: int = 6) -> int:
             obs[jit], *_ = envs[jit].step({k: v.copy() for k, v in act.items()})
         ref, got = _state(envs[False]), _state(envs[True])
         diff = [k for k in ref if not np.array_equal(ref[k], got[k])]
+        diff += [f"obs[{k}]" for k in obs[False] if not np.array_equal(obs[False][k], obs[True][k])]
         assert not diff, f"{map_name} step {t}: numba and numpy command paths differ in {diff}"
         st = envs[True].engine.state
         on_unit += int(((st.target_unit >= 0) | (st.queued_unit >= 0)).sum())
@@ -146,7 +147,7 @@ def test_commands_are_given_in_the_test(path):
 
 @needs_numba
 @pytest.mark.parametrize("map_name", ["DefeatRoaches", "CollectMineralsAndGas"])
-def test_select_kernel_matches_numpy_on_random_states(map_name, path):
+def test_select_and_available_kernels_match_numpy_on_random_states(map_name, path):
     # Random selections, groups, owners and deaths (also selections holding dead or foreign
     # units), then every selection function with random arguments on both paths.
     rng = np.random.default_rng(11)
@@ -159,6 +160,7 @@ def test_select_kernel_matches_numpy_on_random_states(map_name, path):
     vecs = [SimVectorEnv(16, map_name, screen_size=64, minimap_size=64, seed=2) for _ in range(2)]
     for vec in vecs:
         vec.reset(seed=2)
+    seen_idle: set[bool] = set()
     for _ in range(20):
         st0 = vecs[0].engine.state
         draws = {
@@ -166,6 +168,10 @@ def test_select_kernel_matches_numpy_on_random_states(map_name, path):
             "control_groups": rng.random(st0.control_groups.shape) < 0.3,
             "alive": rng.random(st0.alive.shape) < 0.8,
             "owner": rng.choice(np.array([1, 2, 16], np.int8), st0.owner.shape),
+            "order": (rng.random(st0.order.shape) < 0.15 * rng.random((st0.num_envs, 1))).astype(
+                np.int8
+            )
+            ^ 1,  # busy (1) except some slots, fewer in some games: some without an idle worker
         }
         fn = rng.choice(ids, st0.num_envs)
         args = np.full((fn.size, features.NUM_ARG_TYPES), -1, np.int64)
@@ -180,6 +186,23 @@ def test_select_kernel_matches_numpy_on_random_states(map_name, path):
         ref, got = _state(vecs[0]), _state(vecs[1])
         diff = [k for k in ref if not np.array_equal(ref[k], got[k])]
         assert not diff, f"numba and numpy selection paths differ in {diff}"
+        masks = []
+        for jit, vec in zip((False, True), vecs, strict=True):
+            dynamics.set_jit(jit)
+            masks.append(actions.available_mask(vec.engine, 0))
+            # Without the scenario's hook (the economy recomputes select_idle_worker itself).
+            vec.engine.scenario.available_hook = None
+            masks.append(actions.available_mask(vec.engine, 0))
+            del vec.engine.scenario.available_hook
+        np.testing.assert_array_equal(masks[0], masks[2])
+        np.testing.assert_array_equal(masks[1], masks[3])
+        idle = masks[3][:, features.FUNCTION_IDS["select_idle_worker"]]
+        if map_name == "CollectMineralsAndGas":
+            seen_idle |= {bool(v) for v in idle}
+        else:
+            assert not idle.any()  # no workers
+    if map_name == "CollectMineralsAndGas":
+        assert seen_idle == {True, False}
     for vec in vecs:
         vec.close()
 
