@@ -54,7 +54,7 @@ from pysc2_evolved.lib import actions as sc2_actions
 from pysc2_evolved.lib import protocol, remote_controller, sc_process
 
 from sc2agents.envs import features, maps
-from sc2agents.envs.sim.vector_env import action_space, storage_observation_space
+from sc2agents.envs.sim.vector_env import OneGameEnv, action_space, storage_observation_space
 
 __all__ = [
     "GAME_ERRORS",
@@ -541,7 +541,7 @@ def _score(obs: Mapping[str, Any]) -> float:
         return 0.0
 
 
-class PySC2GymEnv(gym.Env):
+class PySC2GymEnv(OneGameEnv):
     """One game, one agent, as a `gymnasium.Env` (unbatched spaces; the ids' ``entry_point``).
 
     Takes the keyword arguments of `PySC2VectorEnv` (except ``num_envs``; ``num_agents`` is 1).
@@ -549,6 +549,7 @@ class PySC2GymEnv(gym.Env):
     """
 
     metadata: dict[str, Any] = {"render_modes": ["human"], "render_fps": _GAME_LOOPS_PER_SECOND / 8}
+    _INFO_KEYS = ("episode_failed", "invalid_action")
 
     def __init__(
         self,
@@ -559,48 +560,8 @@ class PySC2GymEnv(gym.Env):
         if "num_envs" in kwargs:
             raise ValueError("PySC2GymEnv is one game; use PySC2VectorEnv for num_envs")
         self._vec = PySC2VectorEnv(1, map_name, render_mode=render_mode, **kwargs)
-        self.render_mode = render_mode
         self.map_name = self._vec.map_name
-        self.metadata = dict(self.metadata, render_fps=self._vec.metadata["render_fps"])
-        self.observation_space = self._vec.single_observation_space
-        self.action_space = self._vec.single_action_space
-        self._done = True
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        super().reset(seed=seed)
-        obs, _ = self._vec.reset(seed=seed)
-        self._done = False
-        return _unbatch(obs), {}
-
-    def step(
-        self, action: Mapping[str, Any]
-    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
-        if self._done:
-            raise RuntimeError("PySC2GymEnv.step: the episode has ended (or not started); reset()")
-        if not isinstance(action, Mapping) or not {"function", "args"} <= set(action):
-            raise ValueError(
-                "PySC2GymEnv.step: action must be a dict with 'function' and 'args' [13], got "
-                f"{type(action).__name__}"
-            )
-        batched = {
-            "function": np.asarray(action["function"]).reshape(1),
-            "args": np.asarray(action["args"]).reshape(1, -1),
-        }
-        obs, r, term, trunc, vinfo = self._vec.step(batched)
-        info = {k: vinfo[k][0] for k in ("episode_failed", "invalid_action")}
-        if "episode" in vinfo:
-            info["episode"] = {k: v[0] for k, v in vinfo["episode"].items()}
-        self._done = bool(term[0] or trunc[0])
-        return _unbatch(obs), float(r[0]), bool(term[0]), bool(trunc[0]), info
-
-    def close(self) -> None:
-        self._vec.close()
-
-
-def _unbatch(d: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (v[0] if isinstance(v, np.ndarray) and v.ndim else v) for k, v in d.items()}
+        self._adopt(render_mode)
 
 
 # --- Registration ---

@@ -434,7 +434,63 @@ class SimVectorEnv(gymnasium.vector.VectorEnv):
         return tuple(render_rgb(self.engine, i, 0, self.render_size) for i in range(self.num_envs))
 
 
-class SimGymEnv(gymnasium.Env):
+class OneGameEnv(gymnasium.Env):
+    """One game of a batched vector env as a `gymnasium.Env` (its unbatched spaces).
+
+    The shared single-game adapter of `SimGymEnv` and the real game's `PySC2GymEnv`: a subclass
+    builds ``self._vec`` (a one-game vector env) and calls `_adopt`. After a game ends call `reset`;
+    stepping an ended game raises. ``_INFO_KEYS`` lists per-game info entries passed through.
+    """
+
+    _INFO_KEYS: tuple[str, ...] = ()
+    _vec: Any
+
+    def _adopt(self, render_mode: str | None) -> None:
+        self.render_mode = render_mode
+        self.metadata = dict(self.metadata, render_fps=self._vec.metadata["render_fps"])
+        self.observation_space = self._vec.single_observation_space
+        self.action_space = self._vec.single_action_space
+        self._done = True
+
+    @staticmethod
+    def _unbatch(obs: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: (v[0] if isinstance(v, np.ndarray) and v.ndim else v) for k, v in obs.items()}
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        super().reset(seed=seed)
+        obs, _ = self._vec.reset(seed=seed)
+        self._done = False
+        return self._unbatch(obs), {}
+
+    def step(
+        self, action: Mapping[str, Any]
+    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        name = type(self).__name__
+        if self._done:
+            raise RuntimeError(f"{name}.step: the game has ended (or not started); call reset()")
+        if not isinstance(action, Mapping) or not {"function", "args"} <= set(action):
+            raise ValueError(
+                f"{name}.step: action must be a dict with 'function' and 'args' [13], got "
+                f"{type(action).__name__}"
+            )
+        batched = {
+            "function": np.asarray(action["function"]).reshape(1),
+            "args": np.asarray(action["args"]).reshape(1, -1),
+        }
+        obs, reward, terminated, truncated, vinfo = self._vec.step(batched)
+        info: dict[str, Any] = {k: vinfo[k][0] for k in self._INFO_KEYS}
+        if "episode" in vinfo:
+            info["episode"] = {k: v[0] for k, v in vinfo["episode"].items()}
+        self._done = bool(terminated[0] or truncated[0])
+        return self._unbatch(obs), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
+
+    def close(self) -> None:
+        self._vec.close()
+
+
+class SimGymEnv(OneGameEnv):
     """One simulated game as a `gymnasium.Env` (unbatched spaces of `SimVectorEnv`).
 
     Takes the keyword arguments of `SimVectorEnv` (except ``num_envs``). After a game ends call
@@ -452,55 +508,14 @@ class SimGymEnv(gymnasium.Env):
         if "num_envs" in kwargs:
             raise ValueError("SimGymEnv is one game; use SimVectorEnv for num_envs")
         self._vec = SimVectorEnv(1, map_name, render_mode=render_mode, **kwargs)
-        self.render_mode = render_mode
         self.map_name = map_name
-        self.metadata = dict(self.metadata)
-        self.metadata["render_fps"] = self._vec.metadata["render_fps"]
-        self.observation_space = self._vec.single_observation_space
-        self.action_space = self._vec.single_action_space
-        self._done = True
+        self._adopt(render_mode)
 
     @property
     def engine(self) -> Any:
         """The underlying one-game `SimEngine`."""
         return self._vec.engine
 
-    @staticmethod
-    def _unbatch(obs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return {k: v[0] for k, v in obs.items()}
-
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-        super().reset(seed=seed)
-        obs, _ = self._vec.reset(seed=seed)
-        self._done = False
-        return self._unbatch(obs), {}
-
-    def step(
-        self, action: Mapping[str, Any]
-    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
-        if self._done:
-            raise RuntimeError("SimGymEnv.step: the game has ended (or not started); call reset()")
-        if not isinstance(action, Mapping) or not {"function", "args"} <= set(action):
-            raise ValueError(
-                "SimGymEnv.step: action must be a dict with 'function' and 'args' [13], got "
-                f"{type(action).__name__}"
-            )
-        batched = {
-            "function": np.asarray(action["function"]).reshape(1),
-            "args": np.asarray(action["args"]).reshape(1, -1),
-        }
-        obs, reward, terminated, truncated, vinfo = self._vec.step(batched)
-        info: dict[str, Any] = {}
-        if "episode" in vinfo:
-            info["episode"] = {k: v[0] for k, v in vinfo["episode"].items()}
-        self._done = bool(terminated[0] or truncated[0])
-        return self._unbatch(obs), float(reward[0]), bool(terminated[0]), bool(truncated[0]), info
-
     def render(self) -> np.ndarray | None:
         frames = self._vec.render()
         return None if frames is None else frames[0]
-
-    def close(self) -> None:
-        self._vec.close()
