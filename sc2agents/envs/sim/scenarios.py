@@ -29,7 +29,7 @@ from pysc2_evolved.lib import units as sc2_units
 
 from sc2agents.envs.sim import units
 from sc2agents.envs.sim.dynamics import Events
-from sc2agents.envs.sim.state import NEUTRAL, SimState
+from sc2agents.envs.sim.state import NEUTRAL, SimState, _put
 
 __all__ = [
     "SCENARIOS",
@@ -383,34 +383,68 @@ class _WaveCombat(Scenario):
                 st.max_units,
             )
             new_marines = max(free, 0)
-        if new_marines:
-            st.spawn(env_ids, _MARINE, 1, np.zeros((n, new_marines, 2), np.float32))
-        st.spawn(env_ids, types[None].repeat(n, 0), 2, np.zeros((n, types.size, 2), np.float32))
+        # One spawn for both sides: the marines take the lowest free slots, then the enemies
+        # (the slots and tags of a marine spawn followed by an enemy one).
+        spawn_types = np.concatenate([np.full(new_marines, _MARINE, np.int64), types])
+        spawn_owner = np.repeat(np.array([1, 2], np.int64), [new_marines, types.size])
+        k = spawn_types.size
+        st.spawn(
+            env_ids,
+            np.broadcast_to(spawn_types, (n, k)),
+            np.broadcast_to(spawn_owner, (n, k)),
+            np.zeros((n, k, 2), np.float32),
+        )
         side = rng.choice([-1.0, 1.0], size=n).astype(np.float32)
         cx = self.camera_start[0]
-        env_ids = np.asarray(env_ids)
+        env_ids = np.asarray(env_ids, dtype=np.int64)
+        alive = st.alive[env_ids]
+        owners = st.owner[env_ids]
+        flats, poss = [], []
         for owner, spacing, sign in ((1, 1.0, 1.0), (2, 1.4, -1.0)):
-            mine = st.alive[env_ids] & (st.owner[env_ids] == owner)  # [n, U]
+            mine = alive & (owners == owner)  # [n, U]
             count = mine.sum(axis=1)
-            # Games with the same unit count share one line layout (a loop over a few counts).
-            for c in np.unique(count):
-                rows = np.flatnonzero(count == c)
-                if c == 0:
-                    continue
-                slots = np.argsort(~mine[rows], axis=1, kind="stable")[:, :c]  # their units
-                e = env_ids[rows][:, None]
-                line = self._line(int(c), 0.0, spacing)  # x offsets from 0, y absolute
-                xs = cx + sign * side[rows][:, None] * self.line_x
-                # Extra columns go outwards (away from the centre) on either side.
-                out = np.sign(sign * side[rows])[:, None]
-                pos = np.empty((rows.size, int(c), 2), np.float32)
-                pos[..., 0] = xs + out * np.abs(line[None, :, 0])
-                pos[..., 1] = line[None, :, 1]
-                st.pos[e, slots] = pos
-                st.target_pos[e, slots] = pos
-                st.order[e, slots] = 0
-                st.target_unit[e, slots] = -1
-                st.aggro[e, slots] = False
+            # Every (game, unit) at once: a unit's rank among its side's units picks its cell
+            # in the line layout of its game's unit count (a cached [U + 1, U, 2] table).
+            rows, slots = np.nonzero(mine)
+            if rows.size == 0:
+                continue
+            rank = (np.cumsum(mine, axis=1) - 1)[rows, slots]
+            line = self._line_table(st.max_units, spacing)[count[rows], rank]  # [m, 2]
+            s = side[rows]
+            xs = cx + sign * s * self.line_x
+            # Extra columns go outwards (away from the centre) on either side.
+            out = np.sign(sign * s)
+            pos = np.empty((rows.size, 2), np.float32)
+            pos[:, 0] = xs + out * np.abs(line[:, 0])
+            pos[:, 1] = line[:, 1]
+            flats.append(env_ids[rows] * st.max_units + slots)
+            poss.append(pos)
+        if not flats:
+            return
+        # One batched write per array for both sides and every game being reset.
+        flat = np.concatenate(flats)
+        pos = np.concatenate(poss)
+        ee, slots = np.divmod(flat, st.max_units)
+        for name, value in (
+            ("pos", pos),
+            ("target_pos", pos),
+            ("order", 0),
+            ("target_unit", -1),
+            ("aggro", False),
+        ):
+            _put(getattr(st, name), flat, ee, slots, value)
+
+    def _line_table(self, max_units: int, spacing: float) -> np.ndarray:
+        """float32 ``[max_units + 1, max_units, 2]``: row ``c`` holds ``_line(c, 0, spacing)``."""
+        key = (max_units, spacing, self.camera_start[1])
+        cache = self.__dict__.setdefault("_line_cache", {})
+        tab = cache.get(key)
+        if tab is None:
+            tab = np.zeros((max_units + 1, max_units, 2), np.float32)
+            for c in range(1, max_units + 1):
+                tab[c, :c] = self._line(c, 0.0, spacing)
+            cache[key] = tab
+        return tab
 
     def reset_envs(self, st, env_ids, rng):
         self._place(st, env_ids, rng, self.marines)

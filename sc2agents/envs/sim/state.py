@@ -210,7 +210,7 @@ class SimState:
         self,
         env_ids: np.ndarray,
         unit_type: int | np.ndarray,
-        owner: int,
+        owner: int | np.ndarray,
         pos: np.ndarray,
     ) -> np.ndarray:
         """Create units in the lowest free slots, full health, idle.
@@ -218,7 +218,7 @@ class SimState:
         Args:
             env_ids: int ``[n]`` games (distinct).
             unit_type: raw SC2 unit type id, scalar or ``[n, k]``.
-            owner: player id (1..15) or `NEUTRAL`.
+            owner: player id (1..15) or `NEUTRAL`, scalar or ``[n, k]``.
             pos: float ``[n, k, 2]`` positions (map cells).
 
         Returns:
@@ -252,9 +252,12 @@ class SimState:
         flat = (e[:, None] * self.max_units + slots).ravel()
         t = t.ravel()
         pos2 = pos.reshape(-1, 2)
+        own = np.asarray(owner)
+        if own.ndim:
+            own = np.broadcast_to(own, (n, k)).ravel()
         for name, value in (
             ("alive", True),
-            ("owner", owner),
+            ("owner", own),
             ("unit_type", raw.ravel()),
             ("type_idx", t),
             ("health", tab.hp[t]),
