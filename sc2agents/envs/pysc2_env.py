@@ -54,7 +54,12 @@ from pysc2_evolved.lib import actions as sc2_actions
 from pysc2_evolved.lib import protocol, remote_controller, sc_process
 
 from sc2agents.envs import features, maps
-from sc2agents.envs.sim.vector_env import OneGameEnv, action_space, storage_observation_space
+from sc2agents.envs.sim.vector_env import (
+    OneGameEnv,
+    action_batch,
+    action_space,
+    storage_observation_space,
+)
 
 __all__ = [
     "GAME_ERRORS",
@@ -391,18 +396,7 @@ class PySC2VectorEnv(VectorEnv):
         return None
 
     def _decode(self, actions: Mapping[str, Any], invalid: np.ndarray) -> list[Any]:
-        if not isinstance(actions, Mapping) or not {"function", "args"} <= set(actions):
-            raise ValueError(
-                "PySC2VectorEnv.step: actions must be a dict with 'function' [N] and 'args' "
-                f"[N, 13], got {type(actions).__name__}"
-            )
-        fn = np.asarray(actions["function"]).reshape(-1)
-        args = np.asarray(actions["args"])
-        if fn.shape != (self.num_envs,) or args.shape != (self.num_envs, features.NUM_ARG_TYPES):
-            raise ValueError(
-                f"PySC2VectorEnv.step: expected function [{self.num_envs}] and args "
-                f"[{self.num_envs}, {features.NUM_ARG_TYPES}], got {fn.shape} and {args.shape}"
-            )
+        fn, args = action_batch(actions, self.num_envs, "PySC2VectorEnv")
         fn, args = fn.astype(np.int64), args.astype(np.int64)
         calls = []
         for i in range(self.num_envs):

@@ -297,18 +297,7 @@ class SimVectorEnv(gymnasium.vector.VectorEnv):
 
         Games being autoreset get no_op, and so do invalid actions with ``action_error="warn"``.
         """
-        if not isinstance(actions, Mapping) or not {"function", "args"} <= set(actions):
-            raise ValueError(
-                "SimVectorEnv.step: actions must be a dict with 'function' [N] and 'args' [N, 13]"
-                f", got {type(actions).__name__}"
-            )
-        fn = np.asarray(actions["function"]).reshape(-1)
-        args = np.asarray(actions["args"])
-        if fn.shape != (self.num_envs,) or args.shape != (self.num_envs, features.NUM_ARG_TYPES):
-            raise ValueError(
-                f"SimVectorEnv.step: expected function [{self.num_envs}] and args "
-                f"[{self.num_envs}, {features.NUM_ARG_TYPES}], got {fn.shape} and {args.shape}"
-            )
+        fn, args = action_batch(actions, self.num_envs, "SimVectorEnv")
         if not (np.issubdtype(fn.dtype, np.integer) and np.issubdtype(args.dtype, np.integer)):
             raise ValueError(
                 f"SimVectorEnv.step: actions must be integers, got {fn.dtype} / {args.dtype}"
@@ -432,6 +421,29 @@ class SimVectorEnv(gymnasium.vector.VectorEnv):
         from sc2agents.envs.sim.render import render_rgb
 
         return tuple(render_rgb(self.engine, i, 0, self.render_size) for i in range(self.num_envs))
+
+
+def action_batch(
+    actions: Mapping[str, Any], num_envs: int, owner: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check a batched action dict's keys and shapes; return ``(function [N], args [N, 13])``.
+
+    Shared by `SimVectorEnv` and the real game's `PySC2VectorEnv`, so both reject the same input
+    with the same message (``owner`` names the env in it).
+    """
+    if not isinstance(actions, Mapping) or not {"function", "args"} <= set(actions):
+        raise ValueError(
+            f"{owner}.step: actions must be a dict with 'function' [N] and 'args' [N, 13], got "
+            f"{type(actions).__name__}"
+        )
+    fn = np.asarray(actions["function"]).reshape(-1)
+    args = np.asarray(actions["args"])
+    if fn.shape != (num_envs,) or args.shape != (num_envs, features.NUM_ARG_TYPES):
+        raise ValueError(
+            f"{owner}.step: expected function [{num_envs}] and args "
+            f"[{num_envs}, {features.NUM_ARG_TYPES}], got {fn.shape} and {args.shape}"
+        )
+    return fn, args
 
 
 class OneGameEnv(gymnasium.Env):
