@@ -566,6 +566,13 @@ def update_visibility(
         sight_stencils: per unit type index, ``(dy, dx)`` int offsets of the cells within sight.
     """
     vis = st.visibility[player]
+    if _JIT:
+        tables = _row_tables(sight_stencils)
+        if tables is not None:
+            dynamics_jit.visibility_kernel(
+                vis, st.alive, st.owner, st.pos, st.type_idx, player + 1, *tables, st.max_units
+            )
+            return
     np.minimum(vis, 1, out=vis)  # visible -> seen
     n_env, h, w = vis.shape
     own = st.alive & (st.owner == player + 1)
@@ -601,6 +608,42 @@ def update_visibility(
 
 
 _REACH: dict[int, tuple[object, int]] = {}
+_ROWS: dict[int, tuple[object, tuple[np.ndarray, np.ndarray] | None]] = {}
+
+
+def _row_tables(
+    stencils: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per type index: ``(reach [T], half-width [T, 2R+1])`` of its sight stencil's rows.
+
+    What `dynamics_jit.visibility_kernel` stamps. ``None`` if some stencil row is not one run of
+    cells centred on the unit (then the numpy path runs). A type whose sight is 0 gets reach -1:
+    the numpy path skips sight-0 units. Cached per stencil list.
+    """
+    hit = _ROWS.get(id(stencils))
+    if hit is not None and hit[0] is stencils:
+        return hit[1]
+    big_r = _stencil_reach(stencils)
+    reach = np.full(len(stencils), -1, np.int64)
+    half = np.full((len(stencils), 2 * big_r + 1), -1, np.int64)
+    out: tuple[np.ndarray, np.ndarray] | None = (reach, half)
+    for t, (dy, dx) in enumerate(stencils):
+        if t >= units.TABLE.sight.size or units.TABLE.sight[t] <= 0 or dy.size == 0:
+            continue
+        reach[t] = int(np.abs(dy).max())
+        for row in np.unique(dy):
+            xs = np.sort(dx[dy == row])
+            hw = int(xs[-1])
+            if xs[0] != -hw or xs.size != 2 * hw + 1 or np.unique(xs).size != xs.size:
+                out = None  # not a centred run: keep the numpy stamping
+                break
+            half[t, row + big_r] = hw
+        if out is None:
+            break
+    _ROWS[id(stencils)] = (stencils, out)
+    return out
+
+
 _SCRATCH: dict[tuple[int, ...], np.ndarray] = {}
 
 

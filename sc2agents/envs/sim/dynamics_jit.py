@@ -521,3 +521,44 @@ def resolve_kernel(  # noqa: PLR0913
                 cooldown[n, i] = cooldown[n, i] + t_cooldown[t]
                 if t_suicide[t]:
                     died_by_attack[n, i] = True
+
+
+@_jit
+def visibility_kernel(vis, alive, owner, pos, type_idx, player_id, t_reach, t_half, k):
+    """`dynamics.update_visibility` for one player: fade, then stamp each unit's sight disc.
+
+    ``vis`` ``[N, H, W]`` uint8 is updated in place: 2 where some live unit of ``player_id``
+    (slots ``< k``) sees the cell, else ``min(vis, 1)``. A disc is stamped row by row:
+    ``t_half[t, dy + R]`` is the half-width of the stencil row ``dy`` of type index ``t``
+    (``-1``: no cell in that row), ``t_reach[t]`` its reach (``-1``: the type stamps nothing, as
+    a sight of 0 does in the numpy path). Overlapping discs write the same value, so the result
+    does not depend on the order (the numpy path merges duplicates before stamping).
+    """
+    n_env, h, w = vis.shape
+    big_r = (t_half.shape[1] - 1) // 2
+    for n in range(n_env):
+        vn = vis[n]
+        for y in range(h):
+            for x in range(w):
+                if vn[y, x] > 1:
+                    vn[y, x] = 1
+        for u in range(k):
+            if not alive[n, u] or owner[n, u] != player_id:
+                continue
+            t = type_idx[n, u]
+            rr = t_reach[t]
+            if rr < 0:
+                continue
+            cx = np.int64(pos[n, u, 0])
+            cy = np.int64(pos[n, u, 1])
+            cx = min(max(cx, 0), w - 1)
+            cy = min(max(cy, 0), h - 1)
+            for dy in range(-rr, rr + 1):
+                hw = t_half[t, dy + big_r]
+                y = cy + dy
+                if hw < 0 or y < 0 or y >= h:
+                    continue
+                x0 = max(cx - hw, 0)
+                x1 = min(cx + hw, w - 1)
+                for x in range(x0, x1 + 1):
+                    vn[y, x] = 2
