@@ -12,9 +12,24 @@ The registry key equals the file stem and the Config's ``learner_name``. Every l
 | ``sharsa`` | ``sharsa.py`` | Park et al. 2025, "Horizon Reduction Makes RL Scalable" |
 | ``crl`` | ``crl.py`` | Eysenbach et al. 2022, "Contrastive Learning as Goal-Conditioned RL" |
 | ``qrl`` | ``qrl.py`` | Wang et al. 2023, "Optimal Goal-Reaching RL via Quasimetric Learning" |
+
+**Value read-out.** Every learner in ``VALUE_LEARNERS`` (all but ``bc``, which learns no value and
+has no ``values`` method) satisfies `ValueLearner`: ``learner.values(observations, actions,
+goals=None) -> torch.Tensor [B]``, the learned value of the state-action pairs on the scale of the
+discounted return, without gradients, networks in eval mode. ``learner.goal_conditioned`` says
+whether ``goals`` are required (``crl`` with ``goal_mode="state"``, ``qrl``); without them it
+raises ValueError. Per learner: ``dqn``/``cql`` ``Q(s, a)``; ``mc`` ``Q`` (``sigmoid`` for BCE);
+``sharsa`` min/mean over critics of ``Q`` (``sigmoid`` for BCE); ``crl``
+``min_e sigmoid(phi_e . psi_e / sqrt(d))``; ``qrl`` ``gamma ** d(z(s), z(g))`` (``gamma=`` keyword,
+default ``config.gamma``).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import torch
 
 from sc2agents.learners.bc import BCConfig, BCLearner
 from sc2agents.learners.cql import CQLConfig, CQLLearner
@@ -34,8 +49,26 @@ LEARNERS: dict[str, type] = {
     "qrl": QRLLearner,
 }
 
+VALUE_LEARNERS: tuple[str, ...] = ("dqn", "cql", "mc", "sharsa", "crl", "qrl")
+
+
+@runtime_checkable
+class ValueLearner(Protocol):
+    """A learner with the public value read-out (every ``VALUE_LEARNERS`` entry)."""
+
+    goal_conditioned: bool
+
+    def values(
+        self,
+        observations: Mapping[str, Any],
+        actions: Mapping[str, Any],
+        goals: Mapping[str, Any] | None = None,
+    ) -> torch.Tensor: ...
+
+
 __all__ = [
     "LEARNERS",
+    "VALUE_LEARNERS",
     "BCConfig",
     "BCLearner",
     "CQLConfig",
@@ -50,4 +83,5 @@ __all__ = [
     "QRLLearner",
     "SHARSAConfig",
     "SHARSALearner",
+    "ValueLearner",
 ]

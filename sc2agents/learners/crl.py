@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import extraction, heads, presets
+from sc2agents.networks import extraction, heads, presets, readout
 from sc2agents.utils import torch_utils as tu
 
 
@@ -246,6 +246,47 @@ class CRLLearner:
             clip = torch.nn.utils.clip_grad_norm_
             return float(clip(module.parameters(), self.config.max_grad_norm))
         return tu.grad_norm(module.parameters())
+
+    # ------------------------------------------------------------------------------- values
+    @torch.no_grad()
+    def values(
+        self,
+        observations: Mapping[str, Any],
+        actions: Mapping[str, Any],
+        goals: Mapping[str, Any] | None = None,
+    ) -> torch.Tensor:
+        """``min_e sigmoid(phi_e(s, a) . psi_e(g) / sqrt(d))`` ``[B]``, in [0, 1].
+
+        ``goal_mode="reward"``: ``psi_e`` is the win / reward-event embedding and the value is the
+        classifier's estimate of the discounted win indicator ``E[gamma^{T-t} 1[win]]``, the scale
+        of ``clip(returns, 0, 1)``. ``goal_mode="state"``: the binary-NCE probability that ``g``
+        is a future state of ``(s, a)`` (with ``contrastive_loss="infonce"`` only a monotone
+        score, not a probability or a return).
+
+        Args:
+            observations: storage-form observations ``[B, ...]`` (numpy or torch, any device).
+            actions: ``{"function": [B], "args": [B, 13]}`` (`features.encode_action` layout).
+            goals: storage-form goal observations ``[B, ...]``; required when
+                ``goal_conditioned`` (``goal_mode="state"``), ignored otherwise.
+
+        Returns:
+            ``[B]`` float tensor on the learner's device, without gradients (eval mode).
+
+        Raises:
+            ValueError: missing goals (state goals), missing or malformed actions.
+        """
+        obs, fn, args, g = readout.value_inputs(
+            observations, actions, goals if self.goal_conditioned else None, self._device,
+            learner="crl", needs_goals=self.goal_conditioned,
+        )  # fmt: skip
+        with readout.eval_mode(self.critic):
+            b = int(fn.shape[0])
+            psis = self._goal_embeddings(g, b)
+            vals = [
+                torch.sigmoid((p(obs).action_values(fn, args) * w).sum(-1))
+                for p, w in zip(self.phi, psis, strict=True)
+            ]
+            return torch.stack(vals).min(0).values
 
     # ------------------------------------------------------------------------------- acting
     def policy(self, goal: Mapping[str, Any] | None = None) -> heads.ActorPolicy:

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import extraction, heads, presets
+from sc2agents.networks import extraction, heads, presets, readout
 from sc2agents.utils import torch_utils as tu
 
 
@@ -182,6 +182,35 @@ class DQNLearner:
                 torch.nn.utils.clip_grad_norm_(module.parameters(), self.config.max_grad_norm)
             )
         return tu.grad_norm(module.parameters())
+
+    # ------------------------------------------------------------------------------- values
+    goal_conditioned = False  # values() takes no goals.
+
+    @torch.no_grad()
+    def values(
+        self,
+        observations: Mapping[str, Any],
+        actions: Mapping[str, Any],
+        goals: Mapping[str, Any] | None = None,
+    ) -> torch.Tensor:
+        """Learned ``Q(s, a)`` of the online critic, on the scale of the n-step discounted return.
+
+        Args:
+            observations: storage-form observations ``[B, ...]`` (numpy or torch, any device).
+            actions: ``{"function": [B], "args": [B, 13]}`` (`features.encode_action` layout).
+            goals: ignored (dqn is not goal-conditioned).
+
+        Returns:
+            ``[B]`` float tensor on the learner's device, without gradients (eval mode).
+
+        Raises:
+            ValueError: missing or malformed actions (the message names the key).
+        """
+        obs, fn, args, _ = readout.value_inputs(
+            observations, actions, goals, self._device, learner="dqn"
+        )
+        with readout.eval_mode(self.q):
+            return self.q(obs).action_values(fn, args)
 
     # ------------------------------------------------------------------------------- acting
     def policy(self) -> heads.ActorPolicy | heads.GreedyQPolicy:

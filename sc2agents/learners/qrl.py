@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import IQE, MRN, extraction, heads, presets
+from sc2agents.networks import IQE, MRN, extraction, heads, presets, readout
 from sc2agents.utils import torch_utils as tu
 
 
@@ -257,6 +257,48 @@ class QRLLearner:
             clip = torch.nn.utils.clip_grad_norm_
             return float(clip(module.parameters(), self.config.max_grad_norm))
         return tu.grad_norm(module.parameters())
+
+    # ------------------------------------------------------------------------------- values
+    goal_conditioned = True  # values() needs goals.
+
+    @torch.no_grad()
+    def values(
+        self,
+        observations: Mapping[str, Any],
+        actions: Mapping[str, Any] | None = None,
+        goals: Mapping[str, Any] | None = None,
+        *,
+        gamma: float | None = None,
+    ) -> torch.Tensor:
+        """``gamma ** d(z(s), z(g))`` ``[B]``: the discounted value of reaching ``g``, in (0, 1].
+
+        With ``d`` the learned cost-to-go (steps), ``gamma^d`` is the return of a reward 1 on
+        reaching the goal; negative distances (not produced by IQE/MRN) are clamped to 0. QRL
+        learns ``V(s, g)``, so the value does not depend on the action.
+
+        Args:
+            observations: storage-form observations ``[B, ...]`` (numpy or torch, any device).
+            actions: accepted for a uniform signature (checked when given) and ignored.
+            goals: storage-form goal observations ``[B, ...]`` (required).
+            gamma: discount of the task; default ``config.gamma``.
+
+        Returns:
+            ``[B]`` float tensor on the learner's device, without gradients (eval mode).
+
+        Raises:
+            ValueError: missing goals, malformed actions, or ``gamma`` outside (0, 1].
+        """
+        gamma = self.config.gamma if gamma is None else float(gamma)
+        if not 0 < gamma <= 1:
+            raise ValueError(f"qrl.values: gamma must be in (0, 1], got {gamma}")
+        obs, _, _, g = readout.value_inputs(
+            observations, actions, goals, self._device, learner="qrl", needs_actions=False,
+            needs_goals=True,
+        )  # fmt: skip
+        assert g is not None
+        with readout.eval_mode(self.critic):
+            d = self.distance(self.z(obs), self.z(g))
+            return torch.as_tensor(gamma, device=d.device, dtype=d.dtype) ** d.clamp(min=0)
 
     # ------------------------------------------------------------------------------- acting
     def policy(self, goal: Mapping[str, Any] | None = None) -> heads.ActorPolicy:

@@ -52,7 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import extraction, heads, presets
+from sc2agents.networks import extraction, heads, presets, readout
 from sc2agents.utils import torch_utils as tu
 
 
@@ -326,6 +326,39 @@ class SHARSALearner:
             clip = torch.nn.utils.clip_grad_norm_
             return float(clip(module.parameters(), self.config.max_grad_norm))
         return tu.grad_norm(module.parameters())
+
+    # ------------------------------------------------------------------------------- values
+    goal_conditioned = False  # values() takes no goals.
+
+    @torch.no_grad()
+    def values(
+        self,
+        observations: Mapping[str, Any],
+        actions: Mapping[str, Any],
+        goals: Mapping[str, Any] | None = None,
+    ) -> torch.Tensor:
+        """``agg_j value(Q_j(s, a))`` of the online long-horizon critics, on the return scale.
+
+        ``agg`` is ``q_agg`` (min or mean over the ``num_qs`` heads); ``value`` is ``sigmoid`` for
+        ``value_loss='bce'`` (a logit) and the identity for ``mse``.
+
+        Args:
+            observations: storage-form observations ``[B, ...]`` (numpy or torch, any device).
+            actions: ``{"function": [B], "args": [B, 13]}`` (`features.encode_action` layout).
+            goals: ignored (sharsa is not goal-conditioned).
+
+        Returns:
+            ``[B]`` float tensor on the learner's device, without gradients (eval mode).
+
+        Raises:
+            ValueError: missing or malformed actions (the message names the key).
+        """
+        obs, fn, args, _ = readout.value_inputs(
+            observations, actions, goals, self._device, learner="sharsa"
+        )
+        with readout.eval_mode(self.q):
+            qs = [self._value_of(c(obs).action_values(fn, args)) for c in self.q]
+            return _agg(torch.stack(qs), self.config.q_agg)
 
     # ------------------------------------------------------------------------------- acting
     def policy(self) -> BestOfNPolicy | heads.ActorPolicy:

@@ -4,12 +4,12 @@
 * `presets`: named `EncoderConfig`s (``*_tiny`` for tests, ``fullyconv_lite`` default, ``*_full``).
 * `heads`: `PolicyHead`, `FactoredQHead` / `FactoredQ` (exact max / logsumexp / expectation over the
   factored PySC2 action), `ActorNetwork`, `QNetwork`, `ValueNetwork`, CPU policies.
-* `mlp`: `MLP`; `quasimetric`: `IQE`, `MRN`.
+* `mlp`: `MLP`; `quasimetric`: `IQE`, `MRN`; `readout`: input checks of the learners' `values()`.
 """
 
 from __future__ import annotations
 
-from sc2agents.networks import heads, presets, spatial
+from sc2agents.networks import heads, presets, readout, spatial
 from sc2agents.networks.heads import (
     ActorNetwork,
     ActorPolicy,
@@ -43,5 +43,6 @@ __all__ = [
     "ValueNetwork",
     "heads",
     "presets",
+    "readout",
     "spatial",
 ]

@@ -9,7 +9,12 @@
 4. the policy is CPU, frozen, picklable, independent of later updates, and acts with valid,
    AVAILABLE actions on storage-form observations (function in the mask, arguments in range for
    the function, -1 for unused); also in the simulator vector env when it exists;
-5. the validation loss runs without gradients and without mutating the learner.
+5. the validation loss runs without gradients and without mutating the learner;
+6. value learners (``learners.VALUE_LEARNERS``): ``values(observations, actions, goals)`` is
+   ``[B]``, finite, gradient-free (also when called with gradients enabled), leaves the learner
+   unchanged, equals the value the study's old read-out computed from the learner's internals
+   (`reference_values`), takes numpy or torch input alike, and goal-conditioned learners raise
+   ValueError without goals; ``bc`` has no ``values``.
 
 Batches are built directly (`make_batch`), no sampler needed.
 """
@@ -30,7 +35,9 @@ import torch
 
 from sc2agents.data.batch import Batch
 from sc2agents.envs import features
+from sc2agents.learners import VALUE_LEARNERS, ValueLearner
 from sc2agents.networks import heads, spatial
+from sc2agents.utils import torch_utils as tu
 
 SIZE = 8
 ACTION_SPEC = {"screen_size": SIZE, "minimap_size": SIZE}
@@ -261,6 +268,96 @@ def check_validation_no_grad(make: Callable[[], Any], spec: Mapping[str, Any]) -
     assert getattr(learner, "step", None) == step
 
 
+def reference_values(learner: Any, batch: Batch, gamma: float) -> torch.Tensor:
+    """The value read-out as ``study.experiments.value_readout`` computed it from internals.
+
+    An independent reference for ``values()`` (written against the learners' attributes, not
+    their ``values`` code); ``batch`` is a torch batch on the learner's device.
+    """
+    import torch.nn.functional as F  # noqa: N812
+
+    obs, act, goals = batch.observations, batch.actions, batch.goals
+    fn, args = act["function"], act["args"]
+    key = learner.config.learner_name
+    with torch.no_grad():
+        if key in ("dqn", "cql"):
+            return learner.q(obs).action_values(fn, args)
+        if key == "mc":
+            q = learner.q(obs).action_values(fn, args)
+            return torch.sigmoid(q) if learner.config.value_loss == "bce" else q
+        if key == "sharsa":
+            qs = torch.stack([c(obs).action_values(fn, args) for c in learner.q])
+            if learner.config.value_loss == "bce":
+                qs = torch.sigmoid(qs)
+            return qs.min(0).values if learner.config.q_agg == "min" else qs.mean(0)
+        if key == "crl":
+            scale = 1.0 / math.sqrt(learner.config.latent_dim)
+            vals = []
+            for e, phi_net in enumerate(learner.phi):
+                phi = phi_net(obs).action_values(fn, args)
+                w = learner.psi[e](goals) if learner.config.goal_mode == "state" else learner.psi[e]
+                vals.append(torch.sigmoid((phi * w * scale).sum(-1)))
+            return torch.stack(vals).min(0).values
+        if key == "qrl":
+            d = learner.distance(learner.z(obs), learner.z(goals))
+            return F.relu(d).mul(math.log(gamma)).exp()
+    raise AssertionError(f"no reference read-out for {key!r}")
+
+
+def check_values(make: Callable[[], Any], spec: Mapping[str, Any]) -> None:
+    torch.manual_seed(0)
+    learner = make()
+    name = learner.config.learner_name
+    if name not in VALUE_LEARNERS:
+        assert not isinstance(learner, ValueLearner), f"{name} is not listed in VALUE_LEARNERS"
+        assert not hasattr(learner, "values")
+        return
+    assert isinstance(learner, ValueLearner), f"{name} lacks the values() read-out"
+    train = make_batch(spec, 8, np.random.default_rng(12))
+    learner.update(train)
+    learner.update(train)
+    batch = make_batch(spec, 5, np.random.default_rng(13))
+    tb = batch.to("cpu")
+    gamma = 0.9
+    kw = {"gamma": gamma} if name == "qrl" else {}
+    before = _params(learner)
+    got = learner.values(batch.observations, batch.actions, batch.goals, **kw)
+    assert isinstance(got, torch.Tensor) and got.shape == (5,), (
+        type(got),
+        getattr(got, "shape", 0),
+    )
+    assert got.dtype == torch.float32 and torch.isfinite(got).all(), got
+    assert not got.requires_grad, "values() must not build a graph"
+    want = reference_values(learner, tb, gamma)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+    # Rows differ (the read-out is per sample, not a broadcast constant).
+    assert got.unique().numel() > 1, got
+    # numpy and torch inputs give the same values; the learner is unchanged.
+    t_obs = tu.obs_to_torch(batch.observations, "cpu")
+    t_goals = tu.obs_to_torch(batch.goals, "cpu")
+    t_act = {k: torch.as_tensor(v) for k, v in batch.actions.items()}
+    torch.testing.assert_close(learner.values(t_obs, t_act, t_goals, **kw), got)
+    after = _params(learner)
+    assert all(torch.equal(before[k], after[k]) for k in before), "values() mutated the learner"
+    if learner.goal_conditioned:
+        try:
+            learner.values(batch.observations, batch.actions)
+        except ValueError as e:
+            assert "goal" in str(e), e
+        else:
+            raise AssertionError(f"{name}.values without goals did not raise")
+    else:  # goals are ignored when not goal-conditioned
+        torch.testing.assert_close(learner.values(batch.observations, batch.actions), got)
+    if name != "qrl":  # qrl's value does not depend on the action
+        bad = {"function": batch.actions["function"]}
+        try:
+            learner.values(batch.observations, bad, batch.goals)
+        except ValueError as e:
+            assert "args" in str(e), e
+        else:
+            raise AssertionError(f"{name}.values accepted actions without 'args'")
+
+
 def run_contract(
     learner_cls: type,
     config: Any,
@@ -284,3 +381,4 @@ def run_contract(
     check_policy(make, spec, pk)
     check_state_roundtrip(make, spec, pk)
     check_loss_falls(make, spec, fit_steps, fit_key)
+    check_values(make, spec)
