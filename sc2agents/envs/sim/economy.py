@@ -48,7 +48,7 @@ import numpy as np
 from sc2agents.envs import features
 from sc2agents.envs.sim import actions as sim_actions
 from sc2agents.envs.sim import buildings as B
-from sc2agents.envs.sim import units
+from sc2agents.envs.sim import dynamics, economy_jit, units
 from sc2agents.envs.sim.dynamics import Events
 from sc2agents.envs.sim.scenarios import Scenario, register_scenario
 from sc2agents.envs.sim.state import NEUTRAL, Order, SimState
@@ -135,6 +135,25 @@ def _player_keys(p: int) -> dict[str, tuple[tuple[int, ...], Any]]:
         "collected": ((p, 2), np.float32),
         "spent": ((p, 2), np.float32),
     }
+
+
+_HOOK_TABLES: list[tuple[np.ndarray, ...]] = []
+
+
+def _hook_tables() -> tuple[np.ndarray, ...]:
+    """Function ids and their type columns for `economy_jit.available_hook_kernel` (built once)."""
+    if not _HOOK_TABLES:
+        i64 = np.int64
+        _HOOK_TABLES.append(
+            (
+                np.array(_HARVEST, i64),
+                np.array(list(B.BUILD_FUNCTIONS), i64),
+                np.array([B.ECON.requires[_T(r)] for r in B.BUILD_FUNCTIONS.values()], i64),
+                np.array(list(B.TRAIN_FUNCTIONS), i64),
+                np.array([B.ECON.producer[_T(r)] for r in B.TRAIN_FUNCTIONS.values()], i64),
+            )
+        )
+    return _HOOK_TABLES[0]
 
 
 def ensure_extras(st: SimState) -> None:
@@ -275,6 +294,15 @@ class EconomyScenario(Scenario):
         st = eng.state
         tab = units.TABLE
         X = st.extra
+        if dynamics.jit_enabled():  # one compiled pass over the slots (tested equal)
+            economy_jit.available_hook_kernel(
+                mask, st.selected[player], st.alive, st.owner, player + 1, st.type_idx,
+                st.order, X["building"], tab.worker, tab.structure, *_hook_tables(),
+                _SELECT_IDLE, int(Order.IDLE),
+            )  # fmt: skip
+            if self._allowed is not None:
+                mask &= self._allowed
+            return
         own = st.alive & (st.owner == player + 1)
         sel = st.selected[player] & own
         ti = st.type_idx
