@@ -555,6 +555,9 @@ class EconomyScenario(Scenario):
             X["food_cap"][:, pl] = np.minimum(cap, SUPPLY_MAX)
 
     def _workers(self, st: SimState, dt: np.float32, out: np.ndarray) -> None:
+        if dynamics.jit_enabled():
+            self._workers_jit(st, dt, out)
+            return
         X = st.extra
         job = X["job"]
         active = st.alive & (job > 0)
@@ -726,6 +729,35 @@ class EconomyScenario(Scenario):
             X["phase"][le, lu] = 0
             st.order[le, lu] = Order.IDLE
             st.target_pos[le, lu] = st.pos[le, lu]
+
+    def _workers_jit(self, st: SimState, dt: np.float32, out: np.ndarray) -> None:
+        """`_workers` by `economy_jit.workers_kernel` (the same state, tested)."""
+        X = st.extra
+        tab = units.TABLE
+        m = st.num_envs * st.max_units
+        sites = np.empty((m, 2), np.int64)
+        site_phase = np.empty(m, np.int8)
+        empty = np.empty((m, 2), np.int64)
+        n_site, n_empty = economy_jit.workers_kernel(
+            st.alive, st.owner, st.type_idx, st.order, st.pos, st.radius, st.target_pos,
+            X["job"], X["phase"], X["job_tgt"], X["job_t"], X["job_type"], X["job_pos"],
+            X["held"], X["wpos"], X["cargo"], X["cargo_gas"], X["resource"], X["building"],
+            X["geyser"], X["minerals"], X["vespene"], X["collected"], X["spent"],
+            X["income_mult"], out, tab.speed, B.ECON.minerals, B.ECON.vespene, B.ECON.footprint,
+            dt, JOB_ORDER, int(Order.IDLE), _CC, _MIN, _REF, float(MINE_LOOPS), float(GAS_LOOPS),
+            float(TRIP_OVERHEAD_LOOPS), float(MINERALS_PER_TRIP), float(GAS_PER_TRIP), sites,
+            site_phase, empty,
+        )  # fmt: skip
+        if n_empty:  # a depleted mineral field disappears (the kernel killed it)
+            e, s = empty[:n_empty, 0], empty[:n_empty, 1]
+            mark_footprint(
+                st, e, st.pos[e, s], np.full(n_empty, 2), False, height=np.ones(n_empty, np.int64)
+            )
+        if n_site:
+            e, u = sites[:n_site, 0], sites[:n_site, 1]
+            new_phase = site_phase[:n_site].copy()
+            self._start_construction(st, e, u, st.owner[e, u], new_phase, np.ones(n_site, bool))
+            X["phase"][e, u] = new_phase
 
     def _bounce(self, st, ee, uu, ts, stuck, assigned, new_phase) -> None:
         X = st.extra
