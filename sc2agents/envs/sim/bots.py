@@ -45,8 +45,8 @@ import numpy as np
 from pysc2_evolved.env import sc2_env as pysc2_sc2_env
 
 from sc2agents.envs import features
+from sc2agents.envs.sim import bots_jit, dynamics, economy, units
 from sc2agents.envs.sim import buildings as B
-from sc2agents.envs.sim import economy, units
 from sc2agents.envs.sim.state import NEUTRAL
 
 if TYPE_CHECKING:
@@ -392,32 +392,6 @@ class Bots:
         n = eng.num_envs
         tab = units.TABLE
         avail = eng.available_mask(p)
-        ti = st.type_idx
-        own = st.alive & (st.owner == p + 1)
-        done = own & ~X["building"]
-        t_all = np.zeros((n, units.NUM_TYPES), np.int64)
-        t_done = np.zeros((n, units.NUM_TYPES), np.int64)
-        ee, uu = np.nonzero(own)
-        np.add.at(t_all, (ee, ti[ee, uu]), 1)
-        ee2, uu2 = np.nonzero(done)
-        np.add.at(t_done, (ee2, ti[ee2, uu2]), 1)
-        queued = np.zeros((n, units.NUM_TYPES), np.int64)
-        q = X["queue"]
-        qe, qu, qk = np.nonzero((q > 0) & own[:, :, None])
-        np.add.at(queued, (qe, q[qe, qu, qk].astype(np.int64) - 1), 1)
-        # a building ordered but not started counts as planned
-        planned = np.zeros((n, units.NUM_TYPES), np.int64)
-        pe, pu = np.nonzero(own & (X["job"] == 3) & (X["phase"] == 5))
-        np.add.at(planned, (pe, X["job_type"][pe, pu].astype(np.int64) - 1), 1)
-        minerals = X["minerals"][:, p]
-        gas = X["vespene"][:, p]
-        used = np.where(own, tab.supply[ti], 0).sum(axis=1) + X["food_queued"][:, p]
-        cap = X["food_cap"][:, p]
-        left = cap - used
-        workers = t_all[:, _SCV] + queued[:, _SCV]
-        army_units = own & tab.army[ti]
-        army_supply = np.where(army_units, tab.supply[ti], 0).sum(axis=1)
-
         # --- 1. pending commands (second half of a select + command) ---
         # Every action (selection or command) spends the APM budget: one per `gap` steps.
         gap = LOOPS_PER_REAL_MINUTE / (prm.apm * eng.step_mul)
@@ -432,29 +406,61 @@ class Bots:
         ready = gate & (pend == 0)
         if not ready.any():
             return
+        # (the counts below are only needed when some game takes a new task)
+        minerals = X["minerals"][:, p]
+        gas = X["vespene"][:, p]
+        cap = X["food_cap"][:, p]
+        if dynamics.jit_enabled():
+            c = self._census_jit(eng, i, p, prm)
+            t_all, t_done, queued, planned, used_units, army_supply, flags = c
+            army_any, idle_w, cc_ok, miner_ok, under, depot_b = flags.T
+            used = used_units + X["food_queued"][:, p]
+        else:
+            ti = st.type_idx
+            own = st.alive & (st.owner == p + 1)
+            done = own & ~X["building"]
+            t_all = np.zeros((n, units.NUM_TYPES), np.int64)
+            t_done = np.zeros((n, units.NUM_TYPES), np.int64)
+            ee, uu = np.nonzero(own)
+            np.add.at(t_all, (ee, ti[ee, uu]), 1)
+            ee2, uu2 = np.nonzero(done)
+            np.add.at(t_done, (ee2, ti[ee2, uu2]), 1)
+            queued = np.zeros((n, units.NUM_TYPES), np.int64)
+            q = X["queue"]
+            qe, qu, qk = np.nonzero((q > 0) & own[:, :, None])
+            np.add.at(queued, (qe, q[qe, qu, qk].astype(np.int64) - 1), 1)
+            # a building ordered but not started counts as planned
+            planned = np.zeros((n, units.NUM_TYPES), np.int64)
+            pe, pu = np.nonzero(own & (X["job"] == 3) & (X["phase"] == 5))
+            np.add.at(planned, (pe, X["job_type"][pe, pu].astype(np.int64) - 1), 1)
+            used = np.where(own, tab.supply[ti], 0).sum(axis=1) + X["food_queued"][:, p]
+            army_units = own & tab.army[ti]
+            army_supply = np.where(army_units, tab.supply[ti], 0).sum(axis=1)
+            army_any = army_units.any(axis=1)
+            idle_w = (own & tab.worker[ti] & (st.order == 0)).any(axis=1)
+            cc_ok = self._on_screen(p, done & (ti == _CC)).any(axis=1)
+            miner_ok = self._on_screen(p, own & (X["job"] == 1) & (X["cargo"] == 0)).any(axis=1)
+            # threats near home
+            foe = st.alive & (st.owner != p + 1) & (st.owner != NEUTRAL)
+            if not prm.full_vision:
+                foe &= eng.visible_units(p)
+            d_home = np.linalg.norm(st.pos - self.home[i], axis=-1)
+            threat = foe & (d_home < 16)
+            under = threat.any(axis=1)
+            depot_b = (own & X["building"] & (ti == _DEPOT)).any(axis=1)
+        left = cap - used
+        workers = t_all[:, _SCV] + queued[:, _SCV]
         task = np.zeros(n, np.int64)
-        idle_w = (own & tab.worker[ti] & (st.order == 0)).any(axis=1)
-        cc_ok = self._on_screen(p, done & (ti == _CC)).any(axis=1)
-        miner_ok = self._on_screen(p, own & (X["job"] == 1) & (X["cargo"] == 0)).any(axis=1)
-        # threats near home
-        foe = st.alive & (st.owner != p + 1) & (st.owner != NEUTRAL)
-        if not prm.full_vision:
-            foe &= eng.visible_units(p)
-        d_home = np.linalg.norm(st.pos - self.home[i], axis=-1)
-        threat = foe & (d_home < 16)
-        under = threat.any(axis=1)
         self.threat_steps[i] = np.where(under, self.threat_steps[i] + 1, 0)
         react = max(1, int(round(prm.reaction_s * 22.4 / eng.step_mul)))
-        defend = (self.threat_steps[i] >= react) & army_units.any(axis=1)
+        defend = (self.threat_steps[i] >= react) & army_any
         # attack state
         self.attacking[i] |= army_supply >= prm.attack_supply
         self.attacking[i] &= army_supply >= max(2, prm.attack_supply // 3)
         army_due = (self.step_count - self.last_army[i]) >= (12 if prm.regroup else 30)
-        army_now = army_units.any(axis=1) & (defend | (army_due & (self.attacking[i] | True)))
+        army_now = army_any & (defend | (army_due & (self.attacking[i] | True)))
         n_rax = t_all[:, _RAX] + planned[:, _RAX]
-        depot_building = (own & X["building"] & (ti == _DEPOT)).any(axis=1) | (
-            planned[:, _DEPOT] > 0
-        )
+        depot_building = depot_b | (planned[:, _DEPOT] > 0)
         rules = [
             (defend, _ARMY_T),
             (idle_w & (minerals >= 0), _GATHER),
@@ -541,6 +547,25 @@ class Bots:
         acted = task > 0
         self.next_act[i] = np.where(acted, self.step_count + gap, self.next_act[i])
         self.last_army[i] = np.where(task == _ARMY_T, self.step_count, self.last_army[i])
+
+    def _census_jit(self, eng: SimEngine, i: int, p: int, prm: BotParams) -> tuple:
+        """The per-type counts, supply and facts of `_act_one` by `bots_jit.census_kernel`."""
+        st = eng.state
+        X = st.extra
+        tab = units.TABLE
+        n, nt = st.num_envs, units.NUM_TYPES
+        out = [np.empty((n, nt), np.int64) for _ in range(4)]
+        used = np.empty(n, np.float32)
+        army_supply = np.empty(n, np.float32)
+        flags = np.empty((n, 6), bool)
+        vis = st.alive if prm.full_vision else eng.visible_units(p)
+        bots_jit.census_kernel(
+            st.alive, st.owner, st.type_idx, st.order, st.pos, X["building"], X["queue"],
+            X["job"], X["phase"], X["job_type"], X["cargo"], vis, not prm.full_vision,
+            st.camera[p], np.float32(eng.camera_width / 2 - 0.6), self.home[i], p + 1, NEUTRAL,
+            tab.supply, tab.army, tab.worker, _CC, _DEPOT, *out, used, army_supply, flags,
+        )  # fmt: skip
+        return (*out, used, army_supply, flags)
 
     @staticmethod
     def _gas_workers(st, p: int) -> np.ndarray:
