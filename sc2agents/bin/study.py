@@ -2,7 +2,7 @@ r"""Run one experiment of the scaling study and write its report (issue 8, ``doc
 
 Examples::
 
-    python -m sc2agents.bin.study --experiment=value_bias --budget=small
+    python -m sc2agents.bin.study --experiment=value_bias --budget=small --processes=2
     python -m sc2agents.bin.study --experiment=extraction --budget=full --workers=8
     python -m sc2agents.bin.study --list
 
@@ -11,7 +11,8 @@ The experiment's config is ``configs/study/<experiment>.py`` (``--config`` to us
 "full": {...}}}`` with `sc2agents.study.experiments.Budget` fields. Every finished cell (one trained
 learner) is saved under ``<out>/<experiment>/<budget>/cells/``; a killed run resumes where it
 stopped (finished cells are not redone). ``--workers=N`` runs the cells on N Ray workers
-(`sc2agents.distributed.make_pool`). The report (``report.md`` + PNG plots) is rewritten at the end
+(`sc2agents.distributed.make_pool`); ``--processes=N`` runs them in N local processes (no Ray).
+The report (``report.md`` + PNG plots) is rewritten at the end
 of every run, also from a partial set of cells (``--report_only`` just rewrites it).
 """
 
@@ -29,6 +30,9 @@ from absl import app, flags, logging
 _EXPERIMENT = flags.DEFINE_string("experiment", None, "Experiment name (see --list).")
 _BUDGET = flags.DEFINE_string("budget", "small", "Budget of the config: tiny, small or full.")
 _WORKERS = flags.DEFINE_integer("workers", 0, "Ray workers (0: run the cells in this process).")
+_PROCESSES = flags.DEFINE_integer(
+    "processes", 0, "Local worker processes (no Ray); 2 uses both cores of a small machine."
+)
 _CONFIG = flags.DEFINE_string("config", "", "Config file (default configs/study/<exp>.py).")
 _OUT = flags.DEFINE_string("out", "reports", "Reports root: <out>/<experiment>/<budget>/.")
 _LIST = flags.DEFINE_bool("list", False, "List the experiments and exit.")
@@ -71,6 +75,7 @@ def run(
     budget_name: str,
     *,
     workers: int = 0,
+    processes: int = 0,
     config: str = "",
     out: str = "reports",
     report_only: bool = False,
@@ -98,7 +103,7 @@ def run(
         if max_cells > 0:
             keep = {c.cell_id for c in todo[:max_cells]}
             selected = [c for c in cells if c.cell_id in keep]
-        stats = runner.run_cells(selected, budget, out_dir, workers=workers)
+        stats = runner.run_cells(selected, budget, out_dir, workers=workers, processes=processes)
         logging.info("cells: %s", stats)
     results = runner.load_results(out_dir, cells)
     rep = report.write_report(
@@ -132,6 +137,7 @@ def main(argv: Sequence[str]) -> None:
             _EXPERIMENT.value,
             _BUDGET.value,
             workers=_WORKERS.value,
+            processes=_PROCESSES.value,
             config=_CONFIG.value,
             out=_OUT.value,
             report_only=_REPORT_ONLY.value,

@@ -3,8 +3,10 @@
 ``reports/<experiment>/<budget>/cells/<cell_id>.json`` is written atomically (temp file + rename)
 when a cell finishes, so a killed run loses at most the cells in flight; the next run skips every
 cell whose file exists. Datasets are built first, in this process (several cells share one), then
-the cells run in-process (``workers=0``) or on Ray workers through
-`sc2agents.distributed.make_pool` (the only package that imports Ray).
+the cells run in-process (``workers=0``), in ``processes`` local worker processes (the
+standard library's `concurrent.futures.ProcessPoolExecutor`, no Ray: the cheap way to use both
+cores of a small machine), or on Ray workers through `sc2agents.distributed.make_pool` (the only
+package that imports Ray).
 """
 
 from __future__ import annotations
@@ -91,6 +93,11 @@ def _run_job(job: _Job) -> dict[str, Any]:
     return job()
 
 
+def _run_cell_quiet(cell: ex.Cell, budget: ex.Budget) -> dict[str, Any]:
+    """A cell in a worker process (no per-step bar: the parent shows the cells bar)."""
+    return ex.run_cell(cell, budget)
+
+
 def run_cells(
     cells: list[ex.Cell],
     budget: ex.Budget,
@@ -99,6 +106,7 @@ def run_cells(
     workers: int = 0,
     run_fn: Callable[[ex.Cell, ex.Budget], dict[str, Any]] | None = None,
     prepare: bool = True,
+    processes: int = 0,
 ) -> dict[str, int]:
     """Run the cells that have no result yet; returns ``{"done", "skipped", "failed"}``.
 
@@ -109,7 +117,15 @@ def run_cells(
         workers: 0 runs in-process with progress bars; N > 0 uses N Ray workers.
         run_fn: replaces `experiments.run_cell` (tests).
         prepare: build the datasets before running the cells (in-process, with progress).
+        processes: N > 1 runs the cells in N local processes (spawned; each cell's torch
+            threads are ``budget.threads``); 0 or 1 runs them in this process. Ignored when
+            ``workers`` > 0.
+
+    Raises:
+        ValueError: negative ``workers`` or ``processes``.
     """
+    if workers < 0 or processes < 0:
+        raise ValueError(f"workers and processes must be >= 0, got {workers} and {processes}")
     from tqdm.auto import tqdm
 
     check_budget(out_dir, budget)
@@ -155,6 +171,17 @@ def run_cells(
                 record(job.cell, res)
         finally:
             pool.close()
+    elif processes > 1:
+        import concurrent.futures as cf
+        import multiprocessing
+
+        job_fn = run_fn or _run_cell_quiet
+        ctx = multiprocessing.get_context("spawn")  # no fork of torch / numba state
+        with cf.ProcessPoolExecutor(max_workers=processes, mp_context=ctx) as pool:
+            futures = {pool.submit(job_fn, c, budget): c for c in todo}
+            for fut in cf.as_completed(futures):
+                exc = fut.exception()
+                record(futures[fut], exc if exc is not None else fut.result())
     else:
         fn = run_fn or (lambda c, b: ex.run_cell(c, b, progress=True))
         for c in todo:
