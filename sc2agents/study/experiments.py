@@ -233,40 +233,26 @@ def train(
 def value_readout(method: str, learner: Any, batch: Any, goal_obs: Any, gamma: float) -> Any:
     """Learned ``Q(s_t, a_t)`` on the value scale of the true discounted return ``[B]``.
 
+    Goes through the learners' public read-out (`sc2agents.learners.ValueLearner.values`): DQN /
+    CQL give ``Q``, MC and SHARSA ``sigmoid`` of their BCE logits (SHARSA the min over its
+    critics), CRL the min over its ensemble of ``sigmoid(phi . psi)``, QRL ``gamma^d(s, g)``.
+
     Args:
         method: a `METHODS` key.
         learner: its trained learner.
         batch: torch `Batch` of held-out steps (observations, actions).
-        goal_obs: torch observations of each row's episode end (QRL's goal).
+        goal_obs: torch observations of each row's episode end (QRL's goal; ignored otherwise).
         gamma: discount of the task (QRL: ``gamma^distance``).
+
+    Raises:
+        ValueError: unknown method, or a learner without the value read-out.
     """
-    import torch
-
-    obs, act = batch.observations, batch.actions
-    fn, args = act["function"], act["args"]
     key = method_spec(method)[0]
-    with torch.no_grad():
-        if key in ("dqn", "cql"):
-            return learner.q(obs).action_values(fn, args)
-        if key == "mc":
-            q = learner.q(obs).action_values(fn, args)
-            return torch.sigmoid(q) if learner.config.value_loss == "bce" else q
-        if key == "sharsa":
-            qs = torch.stack([learner._value_of(c(obs).action_values(fn, args)) for c in learner.q])
-            return qs.min(0).values if learner.config.q_agg == "min" else qs.mean(0)
-        if key == "crl":
-            import math as _m
-
-            scale = 1.0 / _m.sqrt(learner.config.latent_dim)
-            vals = []
-            for phi_net, w in zip(learner.phi, learner.psi, strict=True):
-                phi = phi_net(obs).action_values(fn, args)
-                vals.append(torch.sigmoid((phi * w * scale).sum(-1)))
-            return torch.stack(vals).min(0).values
-        if key == "qrl":
-            d = learner.distance(learner.z(obs), learner.z(goal_obs))
-            return torch.as_tensor(gamma) ** d.clamp(min=0)
-    raise ValueError(f"no value readout for method {method!r}")
+    if not callable(getattr(learner, "values", None)):
+        raise ValueError(f"method {method!r}: learner {type(learner).__name__} has no values()")
+    if key == "qrl":
+        return learner.values(batch.observations, batch.actions, goal_obs, gamma=gamma)
+    return learner.values(batch.observations, batch.actions)
 
 
 def evaluate_values(
