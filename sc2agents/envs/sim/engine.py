@@ -35,11 +35,14 @@ from pysc2_evolved.lib import named_array
 
 from sc2agents.envs import features
 from sc2agents.envs.sim import actions as sim_actions
-from sc2agents.envs.sim import dynamics, observe, units
+from sc2agents.envs.sim import dynamics, observe, observe_jit, units
 from sc2agents.envs.sim.scenarios import Scenario, get_scenario
-from sc2agents.envs.sim.state import SimState
+from sc2agents.envs.sim.state import NEUTRAL, SimState
 
 __all__ = ["SimEngine", "StepResult"]
+
+_TOTAL_VALUE_UNITS = features.SCORE_CUMULATIVE_FIELDS.index("total_value_units")
+_KILLED_VALUE_UNITS = features.SCORE_CUMULATIVE_FIELDS.index("killed_value_units")
 
 
 @dataclasses.dataclass
@@ -144,6 +147,7 @@ class SimEngine:
             )
         self.time_limit_loops = limit
         self.rng = np.random.default_rng(seed)
+        self._all_envs = np.arange(self.num_envs, dtype=np.int64)
         self.state = SimState.allocate(
             self.num_envs, self.scenario.max_units, total, self.scenario.map_size
         )
@@ -278,11 +282,18 @@ class SimEngine:
 
     def _total_value(self, ids: np.ndarray | None = None) -> None:
         st = self.state
+        if dynamics.jit_enabled():  # one compiled pass (tested equal)
+            observe_jit.total_value_kernel(
+                st.alive, st.owner, st.type_idx, units.TABLE.value,
+                self._all_envs if ids is None else np.asarray(ids, np.int64),
+                st.score_cumulative, _TOTAL_VALUE_UNITS,
+            )  # fmt: skip
+            return
         idx = slice(None) if ids is None else ids
         for p in range(st.num_players):
             own = st.alive[idx] & (st.owner[idx] == p + 1)
             val = np.where(own, units.TABLE.value[st.type_idx[idx]], 0).sum(axis=1)
-            st.score_cumulative[p, idx, 3] = val  # total_value_units
+            st.score_cumulative[p, idx, _TOTAL_VALUE_UNITS] = val
 
     def available_mask(self, player: int = 0) -> np.ndarray:
         """Bool ``[N, 573]`` functions available to ``player`` now."""
@@ -396,10 +407,17 @@ class SimEngine:
     def _killed_value(self, ev: dynamics.Events) -> None:
         st = self.state
         k = ev.k
+        if dynamics.jit_enabled():  # one compiled pass (tested equal)
+            observe_jit.killed_value_kernel(
+                ev.died, st.owner, st.type_idx, units.TABLE.value, NEUTRAL, st.score_cumulative,
+                _KILLED_VALUE_UNITS,
+            )  # fmt: skip
+            return
         val = np.where(ev.died, units.TABLE.value[st.type_idx[:, :k]], 0)
         for p in range(st.num_players):
-            foe = (st.owner[:, :k] != p + 1) & (st.owner[:, :k] != 16)
-            st.score_cumulative[p, :, 5] += np.where(foe, val, 0).sum(axis=1).astype(np.int32)
+            foe = (st.owner[:, :k] != p + 1) & (st.owner[:, :k] != NEUTRAL)
+            killed = np.where(foe, val, 0).sum(axis=1).astype(np.int32)
+            st.score_cumulative[p, :, _KILLED_VALUE_UNITS] += killed
 
     # ------------------------------------------------------------------ observations
     def _render(self, player: int) -> observe.Observer:

@@ -903,13 +903,29 @@ _PLAYER_COL = {name: i for i, name in enumerate(features.PLAYER_FIELDS)}
 def player_vector(st: SimState, player: int) -> np.ndarray:
     """PySC2 ``player`` ``[N, 11]`` (int32) for every game."""
     tab = units.TABLE
+    f = _PLAYER_COL
+    x = st.extra
+    if dynamics.jit_enabled():  # the unit sums in one compiled pass (tested equal)
+        out = np.zeros((st.num_envs, len(features.PLAYER_FIELDS)), np.int32)
+        economy = "food_cap" in x
+        observe_jit.player_kernel(
+            st.alive, st.owner, st.type_idx, st.order, tab.supply, tab.army, tab.worker,
+            player + 1, out, f["player_id"], f["food_used"], f["food_army"], f["food_workers"],
+            f["army_count"], f["idle_worker_count"] if economy else -1,
+        )  # fmt: skip
+        if "minerals" in x:
+            out[:, f["minerals"]] = x["minerals"][:, player]
+        if economy:
+            out[:, f["vespene"]] = x["vespene"][:, player]
+            out[:, f["food_cap"]] = x["food_cap"][:, player]
+            out[:, f["food_used"]] += np.ceil(x["food_queued"][:, player]).astype(np.int32)
+        return out
     own = st.alive & (st.owner == player + 1)
     ti = st.type_idx
     army = own & tab.army[ti]
     worker = own & tab.worker[ti]
     sup = tab.supply[ti]
     out = np.zeros((st.num_envs, len(features.PLAYER_FIELDS)), np.int32)
-    f = _PLAYER_COL
     out[:, f["player_id"]] = player + 1
     food_army = np.ceil((sup * army).sum(axis=1))
     food_workers = np.ceil((sup * worker).sum(axis=1))
@@ -919,7 +935,6 @@ def player_vector(st: SimState, player: int) -> np.ndarray:
     out[:, f["army_count"]] = army.sum(axis=1)
     if "minerals" in st.extra:
         out[:, f["minerals"]] = st.extra["minerals"][:, player]
-    x = st.extra
     if "food_cap" in x:  # economy maps (sim.economy): gas, supply cap, queued supply, idle SCVs
         out[:, f["vespene"]] = x["vespene"][:, player]
         out[:, f["food_cap"]] = x["food_cap"][:, player]

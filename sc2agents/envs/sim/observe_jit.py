@@ -22,7 +22,14 @@ import numpy as np
 
 from sc2agents.envs.sim.dynamics_jit import AVAILABLE, _jit
 
-__all__ = ["AVAILABLE", "draw_storage_kernel", "unit_values_kernel"]
+__all__ = [
+    "AVAILABLE",
+    "draw_storage_kernel",
+    "killed_value_kernel",
+    "player_kernel",
+    "total_value_kernel",
+    "unit_values_kernel",
+]
 
 _PACK = 65536  # scratch entry: units * _PACK + summed coverage (coverage <= 16 per unit)
 
@@ -217,3 +224,102 @@ def unit_values_kernel(  # noqa: PLR0913
                 vm[c, k] = lut_m[c, min(max(raw[c], 0), lut_m.shape[1] - 1)]
             k += 1
     return ni, t, sx, sy, mx, my, vs, vm, ut, has_en, has_sh
+
+
+@_jit
+def player_kernel(  # noqa: PLR0913
+    alive,
+    owner,
+    type_idx,
+    order,
+    supply,
+    army,
+    worker,
+    p1,
+    out,
+    c_player_id,
+    c_food_used,
+    c_food_army,
+    c_food_workers,
+    c_army_count,
+    c_idle,
+):
+    """The unit part of `observe.player_vector` (own units ``owner == p1``) into ``out [N, 11]``.
+
+    ``player_id``, ``food_used`` (army + workers), ``food_army``, ``food_workers`` (supply sums
+    in float32 rounded up, as numpy's sums: supplies are multiples of 0.5, so every summation
+    order gives the same float32), ``army_count`` and, where ``c_idle >= 0``, the idle workers.
+    """
+    zero = np.float32(0)
+    for g in range(alive.shape[0]):
+        fa = zero
+        fw = zero
+        n_army = 0
+        n_idle = 0
+        for u in range(alive.shape[1]):
+            if not alive[g, u] or owner[g, u] != p1:
+                continue
+            t = type_idx[g, u]
+            if army[t]:
+                fa += supply[t]
+                n_army += 1
+            if worker[t]:
+                fw += supply[t]
+                if order[g, u] == 0:
+                    n_idle += 1
+        ca = np.ceil(fa)
+        cw = np.ceil(fw)
+        out[g, c_player_id] = p1
+        out[g, c_food_used] = np.int32(ca + cw)
+        out[g, c_food_army] = np.int32(ca)
+        out[g, c_food_workers] = np.int32(cw)
+        out[g, c_army_count] = n_army
+        if c_idle >= 0:
+            out[g, c_idle] = n_idle
+
+
+@_jit
+def total_value_kernel(alive, owner, type_idx, value, ids, score, col):
+    """``score[p, g, col]`` = summed ``value`` of player ``p``'s live units, games ``ids``.
+
+    As `engine.SimEngine._total_value` (int64 sums stored as int32).
+    """
+    n_players = score.shape[0]
+    acc = np.zeros(n_players, np.int64)
+    for i in range(ids.size):
+        g = ids[i]
+        acc[:] = 0
+        for u in range(alive.shape[1]):
+            if alive[g, u]:
+                p = np.int64(owner[g, u]) - 1
+                if 0 <= p < n_players:
+                    acc[p] += value[type_idx[g, u]]
+        for p in range(n_players):
+            score[p, g, col] = np.int32(acc[p])
+
+
+@_jit
+def killed_value_kernel(died, owner, type_idx, value, neutral, score, col):
+    """``score[p, g, col] +=`` the value of the units of other (non-neutral) owners that died.
+
+    As `engine.SimEngine._killed_value`; ``died`` is ``[N, k]`` over the first ``k`` slots.
+    """
+    n_players = score.shape[0]
+    acc = np.zeros(n_players, np.int64)
+    for g in range(died.shape[0]):
+        acc[:] = 0
+        hit = False
+        for u in range(died.shape[1]):
+            if not died[g, u]:
+                continue
+            o = np.int64(owner[g, u])
+            if o == neutral:
+                continue
+            v = value[type_idx[g, u]]
+            for p in range(n_players):
+                if o != p + 1:
+                    acc[p] += v
+                    hit = True
+        if hit:
+            for p in range(n_players):
+                score[p, g, col] += np.int32(acc[p])

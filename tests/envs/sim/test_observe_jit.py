@@ -1,0 +1,94 @@
+"""The numba observation kernels give the numpy reference's values on random states.
+
+`test_dynamics_jit` compares whole games on both paths; here the states are drawn at random
+(owners, deaths, orders, unit types of every race, economy counters), so that every branch of the
+kernels is reached: ``player`` (`observe.player_vector`), ``total_value_units`` and
+``killed_value_units`` (`SimEngine._total_value` / `_killed_value`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sc2agents.envs import features
+from sc2agents.envs.sim import dynamics, observe, observe_jit, units
+from sc2agents.envs.sim.engine import SimEngine
+from sc2agents.envs.sim.state import NEUTRAL
+
+needs_numba = pytest.mark.skipif(not observe_jit.AVAILABLE, reason="numba is not installed")
+
+
+@pytest.fixture
+def path():
+    old = dynamics.jit_enabled()
+    yield dynamics.set_jit
+    dynamics.set_jit(old)
+
+
+def _randomise(eng: SimEngine, rng: np.random.Generator) -> None:
+    """Random unit types, owners (players, neutral, empty), deaths and orders in every slot."""
+    st = eng.state
+    shape = st.alive.shape
+    st.type_idx[...] = rng.integers(0, units.TABLE.value.size, shape)
+    st.owner[...] = rng.choice(np.array([0, 1, 2, NEUTRAL], np.int8), shape)
+    st.alive[...] = rng.random(shape) < 0.7
+    st.order[...] = rng.integers(0, 3, shape)
+    for key in ("minerals", "vespene", "food_cap"):
+        if key in st.extra:
+            st.extra[key][...] = rng.integers(0, 500, st.extra[key].shape)
+    if "food_queued" in st.extra:
+        st.extra["food_queued"][...] = rng.integers(0, 9, st.extra["food_queued"].shape) / 2
+
+
+@needs_numba
+@pytest.mark.parametrize("map_name", ["DefeatRoaches", "CollectMineralsAndGas", "Simple64"])
+def test_player_vector_and_unit_values_match_numpy(map_name, path):
+    eng = SimEngine(map_name, num_envs=12, seed=1)
+    eng.reset()
+    rng = np.random.default_rng(4)
+    st = eng.state
+    for _ in range(10):
+        _randomise(eng, rng)
+        st.score_cumulative[...] = rng.integers(0, 1000, st.score_cumulative.shape)
+        ids = np.sort(rng.choice(eng.num_envs, 5, replace=False))
+        died = rng.random((eng.num_envs, st.mobile_slots)) < 0.3
+        got = {}
+        for jit in (False, True):
+            dynamics.set_jit(jit)
+            players = [observe.player_vector(st, p) for p in range(st.num_players)]
+            before = st.score_cumulative.copy()
+            eng._total_value(ids)
+            subset = st.score_cumulative.copy()
+            eng._total_value()
+            every = st.score_cumulative.copy()
+            eng._killed_value(dynamics.Events(died=died, k=died.shape[1]))
+            got[jit] = (players, subset, every, st.score_cumulative.copy())
+            st.score_cumulative[...] = before
+        names = ("player", "subset", "all", "killed")
+        for name, ref, new in zip(names, got[False], got[True], strict=True):
+            np.testing.assert_array_equal(np.asarray(ref), np.asarray(new), err_msg=name)
+        # The draws reach the kernels' branches: armies, kills and (economy) workers and extras.
+        players = np.asarray(got[True][0])
+        assert players[..., features.PLAYER_FIELDS.index("army_count")].any()
+        assert (got[True][3] != got[True][2]).any()
+        if map_name == "CollectMineralsAndGas":
+            assert players[..., features.PLAYER_FIELDS.index("idle_worker_count")].any()
+            assert players[..., features.PLAYER_FIELDS.index("food_cap")].any()
+
+
+@needs_numba
+def test_half_supply_units_round_up_on_both_paths(path):
+    # Zerglings cost half a supply: three of them use 2 (ceil 1.5), as in PySC2.
+    eng = SimEngine("DefeatZerglingsAndBanelings", num_envs=1, seed=0)
+    eng.reset()
+    st = eng.state
+    zergling = units.type_index(units.BY_NAME["Zergling"].raw_id)
+    st.alive[0] = False
+    st.alive[0, :3] = True
+    st.owner[0, :3] = 1
+    st.type_idx[0, :3] = zergling
+    food = features.PLAYER_FIELDS.index("food_army")
+    for jit in (False, True):
+        dynamics.set_jit(jit)
+        assert observe.player_vector(st, 0)[0, food] == 2
