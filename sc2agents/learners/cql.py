@@ -167,13 +167,15 @@ class CQLLearner:
         fn, args, _ = chooser.greedy(nobs.get("available_actions"))
         return fq_t, fn, args
 
-    def critic_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def critic_loss(
+        self, batch: Batch, fq: heads.FactoredQ | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """TD (or C51 cross-entropy) loss plus the conservative term."""
         c = self.config
         act = batch.actions
         fn, args = act["function"], act["args"]
         assert batch.next_observations is not None, "cql needs batch.next_observations"
-        fq = self.q(batch.observations)
+        fq = self.q(batch.observations) if fq is None else fq
         fq_t, fn2, args2 = self._next_action(batch.next_observations)
         bootstrap = batch.discounts * batch.masks
         if c.distributional:
@@ -212,14 +214,18 @@ class CQLLearner:
             "q_mean": q_data.mean(),
         }
 
-    def actor_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def actor_loss(
+        self, batch: Batch, fq: heads.FactoredQ | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Discrete DDPG+BC or AWR on the frozen critic (zero for the greedy policy)."""
         if self.actor is None:
             return torch.zeros((), device=self._device), {}
         obs, act = batch.observations, batch.actions
         fn, args = act["function"], act["args"]
-        with torch.no_grad():
-            fq = self.q(obs).detach()
+        if fq is None:
+            with torch.no_grad():
+                fq = self.q(obs)
+        fq = fq.detach()  # The critic's forward on s, shared with the critic loss.
         pol = self.actor(obs, include=fn)
         logp, _ = heads.log_prob(pol, fn, args)
         q_pi = fq.expectation(pol)
@@ -236,8 +242,9 @@ class CQLLearner:
         """Total loss, ``critic/...`` and ``actor/...`` info; the validation loss under no_grad."""
         tu.require_fields(batch, ("rewards", "next_observations", "masks", "discounts"), "cql")
         batch = batch.to(self._device)
-        lc, ic = self.critic_loss(batch)
-        la, ia = self.actor_loss(batch)
+        fq = self.q(batch.observations)  # One critic forward on s serves both losses.
+        lc, ic = self.critic_loss(batch, fq)
+        la, ia = self.actor_loss(batch, fq)
         info = {f"critic/{k}": v for k, v in ic.items()}
         info.update({f"actor/{k}": v for k, v in ia.items()})
         return lc + la, info

@@ -161,16 +161,24 @@ class CRLLearner:
             return [p(goals) * scale for p in self.psi]
         return [w.expand(b, -1) * scale for w in self.psi]
 
-    def critic_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Binary NCE / InfoNCE over in-batch goals (or the win classifier)."""
+    def critic_loss(
+        self, batch: Batch, cache: dict[str, Any] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Binary NCE / InfoNCE over in-batch goals (or the win classifier).
+
+        ``cache`` (optional) receives ``phi_e(s)`` and ``psi_e(g)`` for the actor loss.
+        """
         c = self.config
         obs, act = batch.observations, batch.actions
         b = batch.batch_size
         psis = self._goal_embeddings(batch.goals, b)
+        phis = [phi_net(obs) for phi_net in self.phi]
+        if cache is not None:
+            cache.update(phis=phis, psis=psis)
         total = torch.zeros((), device=self._device)
         pos, neg, acc = [], [], []
-        for phi_net, psi in zip(self.phi, psis, strict=True):
-            phi = phi_net(obs).action_values(act["function"], act["args"])  # [B, d]
+        for phi_fq, psi in zip(phis, psis, strict=True):
+            phi = phi_fq.action_values(act["function"], act["args"])  # [B, d]
             if self.goal_conditioned:
                 logits = phi @ psi.T  # [B, B]
                 if c.contrastive_loss == "binary":
@@ -196,14 +204,24 @@ class CRLLearner:
             info["accuracy"] = torch.stack(acc).mean()
         return total, info
 
-    def actor_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Discrete DDPG+BC or AWR on ``min_e phi_e(s, a) . psi_e(g)`` (frozen critic)."""
+    def actor_loss(
+        self, batch: Batch, cache: dict[str, Any] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Discrete DDPG+BC or AWR on ``min_e phi_e(s, a) . psi_e(g)`` (frozen critic).
+
+        ``cache``: `critic_loss`'s ``phi``/``psi`` forwards (detached here), else recomputed.
+        """
         obs, act = batch.observations, batch.actions
         fn, args = act["function"], act["args"]
         goals = batch.goals if self.goal_conditioned else None
         with torch.no_grad():
-            psis = self._goal_embeddings(goals, batch.batch_size)
-            fqs = [p(obs).detach().contract(g) for p, g in zip(self.phi, psis, strict=True)]
+            if cache:
+                phis = [p.detach() for p in cache["phis"]]
+                psis = [g.detach() for g in cache["psis"]]
+            else:
+                psis = self._goal_embeddings(goals, batch.batch_size)
+                phis = [p(obs).detach() for p in self.phi]
+            fqs = [p.contract(g) for p, g in zip(phis, psis, strict=True)]
         pol = self.actor(obs, goals, include=fn)
         logp, _ = heads.log_prob(pol, fn, args)
         q_pi = torch.stack([fq.expectation(pol) for fq in fqs]).min(0).values
@@ -220,8 +238,9 @@ class CRLLearner:
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Total loss, ``critic/...`` and ``actor/...`` info; the validation loss under no_grad."""
         batch = batch.to(self._device)
-        lc, ic = self.critic_loss(batch)
-        la, ia = self.actor_loss(batch)
+        cache: dict[str, Any] = {}  # The critic's forwards, reused (detached) by the actor loss.
+        lc, ic = self.critic_loss(batch, cache)
+        la, ia = self.actor_loss(batch, cache)
         info = {f"critic/{k}": v for k, v in ic.items()}
         info.update({f"actor/{k}": v for k, v in ia.items()})
         return lc + la, info

@@ -119,10 +119,13 @@ class DQNLearner:
         q_next = fq_t.action_values(fn, args)
         return batch.rewards + batch.discounts * batch.masks * q_next
 
-    def critic_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def critic_loss(
+        self, batch: Batch, fq: heads.FactoredQ | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """TD loss of the data action against the double-DQN n-step target."""
         act = batch.actions
-        q = self.q(batch.observations).action_values(act["function"], act["args"])
+        fq = self.q(batch.observations) if fq is None else fq
+        q = fq.action_values(act["function"], act["args"])
         y = self.td_target(batch)
         if self.config.td_loss == "huber":
             loss = F.smooth_l1_loss(q, y)
@@ -130,14 +133,18 @@ class DQNLearner:
             loss = F.mse_loss(q, y)
         return loss, {"loss": loss, "q_mean": q.mean(), "target_mean": y.mean()}
 
-    def actor_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def actor_loss(
+        self, batch: Batch, fq: heads.FactoredQ | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Discrete DDPG+BC or AWR on the frozen critic (zero for the greedy policy)."""
         if self.actor is None:
             return torch.zeros((), device=self._device), {}
         obs, act = batch.observations, batch.actions
         fn, args = act["function"], act["args"]
-        with torch.no_grad():
-            fq = self.q(obs).detach()
+        if fq is None:
+            with torch.no_grad():
+                fq = self.q(obs)
+        fq = fq.detach()  # The critic's forward on s, shared with the critic loss.
         pol = self.actor(obs, include=fn)
         logp, _ = heads.log_prob(pol, fn, args)
         q_pi = fq.expectation(pol)
@@ -154,8 +161,9 @@ class DQNLearner:
         """Total loss, ``critic/...`` and ``actor/...`` info; the validation loss under no_grad."""
         tu.require_fields(batch, ("rewards", "next_observations", "masks", "discounts"), "dqn")
         batch = batch.to(self._device)
-        lc, ic = self.critic_loss(batch)
-        la, ia = self.actor_loss(batch)
+        fq = self.q(batch.observations)  # One critic forward on s serves both losses.
+        lc, ic = self.critic_loss(batch, fq)
+        la, ia = self.actor_loss(batch, fq)
         info = {f"critic/{k}": v for k, v in ic.items()}
         info.update({f"actor/{k}": v for k, v in ia.items()})
         return lc + la, info

@@ -99,12 +99,15 @@ class MCLearner:
         self.step = 0
 
     # ------------------------------------------------------------------------------- losses
-    def value_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def value_loss(
+        self, batch: Batch, fq: heads.FactoredQ | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Regression of ``Q(s, a_data)`` onto the Monte-Carlo return."""
         if batch.returns is None:
             raise ValueError("mc needs batch.returns (use a Monte-Carlo return sampler)")
         act = batch.actions
-        q = self.q(batch.observations).action_values(act["function"], act["args"])
+        fq = self.q(batch.observations) if fq is None else fq
+        q = fq.action_values(act["function"], act["args"])
         y = batch.returns.float()
         if self.config.value_loss == "bce":
             loss = F.binary_cross_entropy_with_logits(q, y.clamp(0, 1))
@@ -119,12 +122,16 @@ class MCLearner:
             "abs_error": (pred - y).abs().mean(),
         }
 
-    def actor_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def actor_loss(
+        self, batch: Batch, fq: heads.FactoredQ | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Discrete DDPG+BC or AWR on the frozen critic."""
         obs, act = batch.observations, batch.actions
         fn, args = act["function"], act["args"]
-        with torch.no_grad():
-            fq = self.q(obs).detach()
+        if fq is None:
+            with torch.no_grad():
+                fq = self.q(obs)
+        fq = fq.detach()  # The critic's forward on s, shared with the critic loss.
         pol = self.actor(obs, include=fn)
         logp, _ = heads.log_prob(pol, fn, args)
         q_pi = fq.expectation(pol)
@@ -141,8 +148,9 @@ class MCLearner:
         """Total loss, ``value/...`` and ``actor/...`` info; the validation loss under no_grad."""
         tu.require_fields(batch, ("returns",), "mc")
         batch = batch.to(self._device)
-        lv, iv = self.value_loss(batch)
-        la, ia = self.actor_loss(batch)
+        fq = self.q(batch.observations)  # One critic forward on s serves both losses.
+        lv, iv = self.value_loss(batch, fq)
+        la, ia = self.actor_loss(batch, fq)
         info = {f"value/{k}": v for k, v in iv.items()}
         info.update({f"actor/{k}": v for k, v in ia.items()})
         return lv + la, info

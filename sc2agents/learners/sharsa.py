@@ -228,8 +228,13 @@ class SHARSALearner:
         q_target: nn.ModuleList,
         v: nn.Module,
         discount: torch.Tensor,
+        cache: dict[str, Any] | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """``L_V + L_Q`` of one SARSA level with the given per-sample bootstrap discount."""
+        """``L_V + L_Q`` of one SARSA level with the given per-sample bootstrap discount.
+
+        ``cache`` (optional) receives the critics' and the value's forwards on ``s`` (``fqs``,
+        ``v_pred``) so that the actor loss reuses them instead of encoding ``s`` again.
+        """
         obs, act = batch.observations, batch.actions
         fn, args = act["function"], act["args"]
         assert batch.next_observations is not None, "sharsa needs batch.next_observations"
@@ -241,7 +246,10 @@ class SHARSALearner:
             )
         v_pred = v(obs)
         loss_v = self._regress(v_pred, y_v)
-        qs = [c(obs).action_values(fn, args) for c in q]
+        fqs = [c(obs) for c in q]
+        qs = [fq.action_values(fn, args) for fq in fqs]
+        if cache is not None:
+            cache.update(fqs=fqs, v_pred=v_pred)
         loss_q = sum(self._regress(x, y_q) for x in qs)
         assert isinstance(loss_q, torch.Tensor)
         return loss_v + loss_q, {
@@ -252,9 +260,11 @@ class SHARSALearner:
             "target_mean": y_q.mean(),
         }
 
-    def value_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    def value_loss(
+        self, batch: Batch, cache: dict[str, Any] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Long-horizon SARSA: ``L_V + L_Q`` with the n-step / chunk discount ``gamma^k``."""
-        return self._sarsa_losses(batch, self.q, self.q_target, self.v, batch.discounts)
+        return self._sarsa_losses(batch, self.q, self.q_target, self.v, batch.discounts, cache)
 
     def low_value_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Double variant: the same SARSA losses at the short horizon ``gamma_l = 1 - 1/n``."""
@@ -267,8 +277,13 @@ class SHARSALearner:
         assert self.v_low is not None
         return self._sarsa_losses(batch, self.q_low, self.q_low_target, self.v_low, discount)
 
-    def actor_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """BC (bestofn), or discrete DDPG+BC / AWR on the frozen aggregated critic."""
+    def actor_loss(
+        self, batch: Batch, cache: dict[str, Any] | None = None
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """BC (bestofn), or discrete DDPG+BC / AWR on the frozen aggregated critic.
+
+        ``cache``: `value_loss`'s forwards on ``s`` (detached here), else they are recomputed.
+        """
         obs, act = batch.observations, batch.actions
         fn, args = act["function"], act["args"]
         pol = self.actor(obs, include=fn)
@@ -276,15 +291,19 @@ class SHARSALearner:
         if self.config.actor_loss == "bestofn":
             loss = -logp.mean()
             return loss, {"loss": loss, "bc_log_prob": logp.mean()}
-        with torch.no_grad():
-            fqs = [c(obs).detach() for c in self.q]
+        if cache:
+            fqs = [fq.detach() for fq in cache["fqs"]]
+        else:
+            with torch.no_grad():
+                fqs = [c(obs).detach() for c in self.q]
         if self.config.actor_loss == "ddpgbc":
             q_pi = _agg(torch.stack([fq.expectation(pol) for fq in fqs]), self.config.q_agg)
             loss, info = extraction.ddpgbc_loss(q_pi, logp, self.config.alpha)
         else:
             with torch.no_grad():
                 q = _agg(torch.stack([fq.action_values(fn, args) for fq in fqs]), self.config.q_agg)
-                adv = self._value_of(q) - self._value_of(self.v(obs))
+                v = cache["v_pred"].detach() if cache else self.v(obs)
+                adv = self._value_of(q) - self._value_of(v)
             loss, info = extraction.awr_loss(
                 adv, logp, self.config.awr_temperature, self.config.awr_max_weight
             )
@@ -296,10 +315,11 @@ class SHARSALearner:
         batch = batch.to(self._device)
         total = torch.zeros((), device=self._device)
         info: dict[str, torch.Tensor] = {}
+        cache: dict[str, Any] = {}  # value_loss's forwards on s, reused by actor_loss.
         for prefix, fn in (
-            ("value", self.value_loss),
+            ("value", lambda b: self.value_loss(b, cache)),
             ("low_value", self.low_value_loss),
-            ("actor", self.actor_loss),
+            ("actor", lambda b: self.actor_loss(b, cache)),
         ):
             term, ti = fn(batch)
             total = total + term

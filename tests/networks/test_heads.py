@@ -141,3 +141,31 @@ def test_atari_net_spatial_policy_is_independent_x_and_y() -> None:
         logits = fc(obs).arg_logits[features.ARG_TYPES.index("screen")].view(2, 6, 6)
     inter = logits - logits[:, :, :1] - logits[:, :1, :] + logits[:, :1, :1]
     assert inter.abs().max() > 1e-4
+
+
+@pytest.mark.parametrize("per_sample", [False, True])
+@pytest.mark.parametrize("block", [7, 1 << 18])
+def test_blocked_reductions_match_whole_tensor(
+    per_sample: bool, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """max / logsumexp over argument values, block by block: same values and gradients as the
+    whole ``[B, F, n]`` score tensor (block 7 forces many blocks and an online logsumexp)."""
+    monkeypatch.setattr(heads, "_BLOCK_ELEMS", block)
+    g = torch.Generator().manual_seed(3)
+    b, n, c, nf = 3, 37, 5, 11
+    feats = torch.randn(b, n, c, generator=g, requires_grad=True)
+    shape = (b, nf, c) if per_sample else (nf, c)
+    emb = (torch.randn(*shape, generator=g) * 3).requires_grad_(True)
+    q = torch.zeros(b, nf)
+    fq = heads.FactoredQ(q, [feats], [emb])
+    fns = torch.tensor([0, 2, 3, 5, 9])
+    e = emb[:, fns] if per_sample else emb[fns]
+    scores = torch.einsum("bnc,bfc->bfn" if per_sample else "bnc,fc->bfn", feats, e)
+    for reduce, ref in (("max", scores.amax(-1)), ("logsumexp", torch.logsumexp(scores, -1))):
+        got = fq._reduce_args(0, fns, reduce)  # noqa: SLF001 - the blocked kernel itself
+        torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5)
+        w = torch.randn(ref.shape, generator=g)
+        g_got = torch.autograd.grad((got * w).sum(), (feats, emb))
+        g_ref = torch.autograd.grad((ref * w).sum(), (feats, emb), retain_graph=True)
+        for x, y in zip(g_got, g_ref, strict=True):
+            torch.testing.assert_close(x, y, rtol=1e-4, atol=1e-5)
