@@ -435,3 +435,64 @@ def workers_kernel(  # noqa: PLR0913, PLR0912, PLR0915
                     if ws[q] == site_out[i, 1]:
                         site_phase_out[i] = w_new[q]
     return n_site, n_empty
+
+
+@_jit
+def supply_kernel(alive, building, owner, type_idx, t_provides, supply_max, food_cap):
+    """`economy.EconomyScenario._supply`: supply cap per player from finished buildings."""
+    n_env, u_max = alive.shape
+    n_pl = food_cap.shape[1]
+    for n in range(n_env):
+        for pl in range(n_pl):
+            food_cap[n, pl] = 0
+        for u in range(u_max):
+            if alive[n, u] and not building[n, u]:
+                pl = owner[n, u] - 1
+                if 0 <= pl < n_pl:
+                    food_cap[n, pl] += t_provides[type_idx[n, u]]
+        for pl in range(n_pl):
+            if food_cap[n, pl] > supply_max:
+                food_cap[n, pl] = supply_max
+
+
+@_jit
+def production_kernel(alive, building, queue, qprog, t_build_loops, dt, fin_out):
+    """Progress of the head of every production queue (`economy.EconomyScenario._production`).
+
+    Adds ``dt`` to the progress of each live, finished building with a queued unit; a unit whose
+    build time is reached is listed in ``fin_out`` ``[m, 3]`` (game, slot, type index) in slot
+    order, and its progress restarts at 0. Returns the number listed.
+    """
+    n_env, u_max = alive.shape
+    m = 0
+    for n in range(n_env):
+        for u in range(u_max):
+            head = queue[n, u, 0]
+            if not (alive[n, u] and head > 0 and not building[n, u]):
+                continue
+            t = np.int64(head) - 1
+            p = qprog[n, u] + dt
+            if p >= t_build_loops[t] - _F(1e-3):
+                qprog[n, u] = _F(0.0)
+                fin_out[m, 0] = n
+                fin_out[m, 1] = u
+                fin_out[m, 2] = t
+                m += 1
+            else:
+                qprog[n, u] = p
+    return m
+
+
+@_jit
+def structures_left_kernel(alive, owner, type_idx, t_structure, lost):
+    """``lost[p, n]``: player ``p + 1`` has no live structure in game ``n`` (the melee's end)."""
+    n_pl, n_env = lost.shape
+    u_max = alive.shape[1]
+    for n in range(n_env):
+        for pl in range(n_pl):
+            lost[pl, n] = True
+        for u in range(u_max):
+            if alive[n, u] and t_structure[type_idx[n, u]]:
+                pl = owner[n, u] - 1
+                if 0 <= pl < n_pl:
+                    lost[pl, n] = False

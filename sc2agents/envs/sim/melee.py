@@ -29,7 +29,7 @@ import dataclasses
 import numpy as np
 
 from sc2agents.envs.sim import buildings as B
-from sc2agents.envs.sim import units
+from sc2agents.envs.sim import dynamics, economy_jit, units
 from sc2agents.envs.sim.economy import (
     EconomyScenario,
     ensure_extras,
@@ -124,8 +124,14 @@ class Simple64(EconomyScenario):
 
     def update(self, st: SimState, events, rng):
         self.economy_step(st, events, rng)
-        struct = st.alive & units.TABLE.structure[st.type_idx]
-        lost = np.stack([~(struct & (st.owner == p + 1)).any(axis=1) for p in range(2)])
+        if dynamics.jit_enabled():
+            lost = np.empty((2, st.num_envs), bool)
+            economy_jit.structures_left_kernel(
+                st.alive, st.owner, st.type_idx, units.TABLE.structure, lost
+            )
+        else:
+            struct = st.alive & units.TABLE.structure[st.type_idx]
+            lost = np.stack([~(struct & (st.owner == p + 1)).any(axis=1) for p in range(2)])
         over = lost.any(axis=0)
         reward = np.zeros((st.num_players, st.num_envs), np.float32)
         ended = st.extra.setdefault("ended", np.zeros(st.num_envs, bool))

@@ -106,11 +106,14 @@ def _scarce_minerals(eng: SimEngine, t: int) -> None:
 
 
 def _kill_a_base(eng: SimEngine, t: int) -> None:
-    """Destroy player 1's Command Center in game 0 mid-way: its miners lose their drop-off."""
+    """Mid-way, destroy player 1's Command Center in game 0 (its miners lose their drop-off)
+    and every building of player 2 in game 1 (the game ends: melee reward, reset)."""
     if t == 40:
         st = eng.state
         cc = st.alive[0] & (st.type_idx[0] == units.type_index(B.COMMAND_CENTER))
         st.health[0, cc & (st.owner[0] == 1)] = -1.0
+        struct = st.alive[1] & units.TABLE.structure[st.type_idx[1]] & (st.owner[1] == 2)
+        st.health[1, struct] = -1.0
 
 
 @needs_numba
@@ -146,6 +149,7 @@ def test_depleted_fields_and_lost_bases_match_numpy(path):
     first, last = snaps[0], snaps[-1]
     gone = (first["type_idx"] == mineral) & first["alive"] & ~last["alive"]
     assert gone.any(), "no mineral field ran out"
+    assert any(s["done"][1] and s["reward"][0, 1] == 1 for s in snaps), "game 1 did not end"
 
 
 @needs_numba
