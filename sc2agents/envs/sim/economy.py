@@ -98,6 +98,7 @@ _MARINE = _T(B.MARINE)
 
 _HARVEST = (_F["Harvest_Gather_screen"], _F["Harvest_Return_quick"])
 _SELECT_IDLE = _F["select_idle_worker"]
+_IDLE = int(Order.IDLE)  # comparing an int8 array with an IntEnum member is several times slower
 _ECON_FUNCTIONS = (
     *_HARVEST,
     *B.BUILD_FUNCTIONS,
@@ -352,7 +353,7 @@ class EconomyScenario(Scenario):
             st.alive[envs]
             & (st.owner[envs] == p + 1)
             & tab.worker[st.type_idx[envs]]
-            & (st.order[envs] == Order.IDLE)
+            & (st.order[envs] == _IDLE)
         )
         first = np.zeros_like(idle)
         rows = np.flatnonzero(idle.any(axis=1))
@@ -480,7 +481,9 @@ class EconomyScenario(Scenario):
         rows = np.arange(envs.size)
         ok = qlen[rows, slot] < MAX_QUEUE
         supply = B.ECON.supply[t]
-        used = self._food_used(st, p)[envs] + X["food_queued"][envs, p]
+        own = st.alive[envs] & (st.owner[envs] == p + 1)  # only the acting games' rows
+        used = np.where(own, units.TABLE.supply[st.type_idx[envs]], 0).sum(axis=1)
+        used = used + X["food_queued"][envs, p]
         ok &= used + supply <= X["food_cap"][envs, p] + 1e-6
         ok &= self._cost_ok(st, p, envs, np.full(envs.size, t))
         rows = rows[ok]
@@ -493,11 +496,6 @@ class EconomyScenario(Scenario):
         q[np.arange(e.size), pos] = t + 1
         X["queue"][e, s] = q
         X["food_queued"][e, p] += supply
-
-    @staticmethod
-    def _food_used(st: SimState, p: int) -> np.ndarray:
-        own = st.alive & (st.owner == p + 1)
-        return np.where(own, units.TABLE.supply[st.type_idx], 0).sum(axis=1)
 
     # ------------------------------------------------------------------ simulation
     def economy_step(self, st: SimState, ev: Events, rng: np.random.Generator) -> np.ndarray:
