@@ -77,7 +77,6 @@ def target_kernel(  # noqa: PLR0913
     updates ``order``, ``target`` and ``aggro`` in place like the numpy code.
     """
     n_env, k = alive.shape
-    edge = np.empty(k, np.float32)
     for n in range(n_env):
         for i in range(k):
             xi = pos[n, i, 0]
@@ -112,20 +111,27 @@ def target_kernel(  # noqa: PLR0913
             if aggro[n, i] and o == _IDLE:
                 scan = max(scan, aggro_range)
             ri = rad[n, i]
-            best = 0
-            best_cost = _INF
-            for j in range(k):
-                e = d_out[n, i, j] - ri - rad[n, j]
-                edge[j] = e
-                c = e if (enemy_out[n, i, j] and e <= scan) else _INF
-                c += _F(0.0) if e <= wr else _F(100.0)
-                if tgt_alive and j == tg:
-                    c -= _F(0.5)
-                if j == 0 or c < best_cost:
-                    best = j
-                    best_cost = c
-            new_t = best if best_cost < _INF / _F(2) else -1
+            new_t = -1
             if auto:
+                # Only enemies within the scan radius can win the numpy argmin (every other
+                # cost is >= _INF - 0.5, above _INF / 2): scan those, first index on ties.
+                best = -1
+                best_cost = _INF
+                for j in range(k):
+                    if not enemy_out[n, i, j]:
+                        continue
+                    e = d_out[n, i, j] - ri - rad[n, j]
+                    if not e <= scan:
+                        continue
+                    c = e
+                    c += _F(0.0) if e <= wr else _F(100.0)
+                    if tgt_alive and j == tg:
+                        c -= _F(0.5)
+                    if best < 0 or c < best_cost:
+                        best = j
+                        best_cost = c
+                if best >= 0 and best_cost < _INF / _F(2):
+                    new_t = best
                 tg = new_t
             elif not explicit:
                 tg = -1
@@ -133,7 +139,7 @@ def target_kernel(  # noqa: PLR0913
             if auto and new_t < 0:
                 aggro[n, i] = False
             if tg >= 0:
-                te = edge[tg]
+                te = d_out[n, i, tg] - ri - rad[n, tg]
                 ir = te <= wr
             else:
                 te = _INF
