@@ -18,6 +18,13 @@ random     `RandomPolicy`: uniform over available functions and arguments
 mixed      each episode draws one of the three levels uniformly (``info["policy"]`` records it)
 =========  ================================================================================
 
+Maps without an observation-based scripted policy can register an *engine demonstrator*
+(`register_demonstrator`): a factory ``(env, level, epsilon, seed) -> policy`` called once the
+task's env exists, for the ``expert`` and ``medium`` levels (e.g. a built-in bot playing the
+agent's seat through `sc2agents.agents.state_demonstrator.StateDemonstrator`, which reads the
+engine state). A policy with an ``act_rows(observations, rows)`` method is told which games of
+the env the rows are (an engine-reading policy needs it); others get ``act(observations)``.
+
 The vector env uses Gymnasium's NEXT_STEP autoreset: the step after a game ends resets it and
 its action and reward are ignored; here that step only starts the next episode's observations.
 Episodes carry the storage-form observations (``cfg.obs_keys``; ``game_loop`` is dropped), the
@@ -38,12 +45,14 @@ from sc2agents import core
 from sc2agents.data.episodes import Episode
 
 __all__ = [
+    "DEMONSTRATORS",
     "POLICY_LEVELS",
     "SimRolloutConfig",
     "SimTask",
     "as_config",
     "collect_episodes",
     "plan_tasks",
+    "register_demonstrator",
     "rollout",
 ]
 
@@ -126,18 +135,45 @@ def plan_tasks(cfg: SimRolloutConfig) -> list[SimTask]:
     return tasks
 
 
+DemonstratorFactory = Callable[[Any, str, float, int], core.Policy]
+"""``(env, level, epsilon, seed) -> policy`` of an engine demonstrator (`register_demonstrator`)."""
+
+DEMONSTRATORS: dict[str, DemonstratorFactory] = {}
+"""Map name -> engine demonstrator factory, used instead of the scripted policy when present."""
+
+
+def register_demonstrator(map_name: str, factory: DemonstratorFactory) -> None:
+    """Use ``factory(env, level, epsilon, seed)`` for the expert / medium levels of ``map_name``.
+
+    The factory is called in `rollout` after the task's env is made, with ``level`` one of
+    ``expert`` / ``medium``, the level's ``epsilon`` and a seed; it returns a batched policy
+    (``act`` or ``act_rows``). Registering the same map again replaces its factory.
+
+    Raises:
+        ValueError: ``factory`` is not callable.
+    """
+    if not callable(factory):
+        raise ValueError(f"register_demonstrator({map_name!r}): factory must be callable")
+    DEMONSTRATORS[map_name] = factory
+
+
 def _level_epsilon(cfg: SimRolloutConfig, level: str) -> float:
     return {"expert": cfg.expert_epsilon, "medium": cfg.medium_epsilon, "random": 1.0}[level]
 
 
-def _make_policies(cfg: SimRolloutConfig, seed: int) -> dict[str, core.Policy]:
+def _make_policies(cfg: SimRolloutConfig, seed: int, env: Any = None) -> dict[str, core.Policy]:
     from sc2agents.agents import make_policy
 
     levels = POLICY_LEVELS if cfg.policy == "mixed" else (cfg.policy,)
     out: dict[str, core.Policy] = {}
+    demo = DEMONSTRATORS.get(cfg.map_name)
     for j, level in enumerate(levels):
         if level == "random":
             out[level] = make_policy("random", cfg.map_name, seed=seed + 17 * j)
+        elif demo is not None:
+            if env is None:
+                raise ValueError(f"the demonstrator of {cfg.map_name!r} needs the env")
+            out[level] = demo(env, level, _level_epsilon(cfg, level), seed + 17 * j)
         else:
             out[level] = make_policy(
                 "scripted",
@@ -215,7 +251,10 @@ def rollout(
     num_envs = min(cfg.num_envs, task.num_episodes)
     env = _make_env(cfg, num_envs, task.seed)
     try:
-        policies = _make_policies(cfg, task.seed)
+        if cfg.map_name in DEMONSTRATORS:  # engine demonstrators are made for this env
+            policies = _make_policies(cfg, task.seed, env)
+        else:
+            policies = _make_policies(cfg, task.seed)
         return collect_episodes(
             env,
             policies,
@@ -306,7 +345,8 @@ def collect_episodes(
             rows = np.flatnonzero([active[i] and bufs[i]["level"] == level for i in range(n)])
             if rows.size:
                 sub = {k: np.asarray(v)[rows] for k, v in obs.items()}
-                f, a = policy.act(sub)
+                act_rows = getattr(policy, "act_rows", None)
+                f, a = act_rows(sub, rows) if callable(act_rows) else policy.act(sub)
                 fn[rows], args[rows] = f, a
         obs, rew, term, trunc, _ = env.step({"function": fn, "args": args})
         steps += 1

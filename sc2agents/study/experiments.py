@@ -297,7 +297,7 @@ def evaluate_values(
 
 # --------------------------------------------------------------------------------- policies
 def evaluate_policy(policy: Any, task: str, budget: Budget, seed: int) -> dict[str, float]:
-    """Success rate (goal reached before the time limit) and mean length of a policy's games."""
+    """Success rate (goal reached / game won before the time limit) and mean game length."""
     from sc2agents.data import sim_rollouts
     from sc2agents.envs.sim.vector_env import SimVectorEnv
 
@@ -318,11 +318,15 @@ def evaluate_policy(policy: Any, task: str, budget: Budget, seed: int) -> dict[s
         )
     finally:
         env.close()
-    success = np.asarray([bool(e.terminated) for e in eps], np.float64)
+    # Success = the goal event paid its +1 (the chain's last beacon, a melee win).
+    success = np.asarray([bool(e.terminated) and e.rewards.sum() > 0 for e in eps], np.float64)
     length = np.asarray([len(e.rewards) for e in eps], np.float64)
-    progress = np.asarray(
-        [float(e.observations["player"][-1][1]) / t.num_beacons for e in eps], np.float64
-    )
+    if isinstance(t, tasks.HorizonTask):  # beacons reached / K (progress in `minerals`)
+        progress = np.asarray(
+            [float(e.observations["player"][-1][1]) / t.num_beacons for e in eps], np.float64
+        )
+    else:  # the melee has no partial progress measure here: a win is the progress
+        progress = success
     return {
         "success": float(success.mean()),
         "progress": float(np.clip(progress, 0, 1).mean()),

@@ -31,23 +31,53 @@ there (the ``full`` budget does).
 The scripted MoveToBeacon demonstrator solves every variant (it walks to the visible beacon), so
 the dataset builder (`sc2agents.data.sim_rollouts`) produces expert / medium / random datasets of
 known quality for each; `build_task_dataset` wraps it with the study's own folder layout.
+
+**The melee vs a built-in bot** (`MeleeTask`, `MeleeVsBot`): the Simple64 Terran 1v1 of
+`sc2agents.envs.sim.melee` against a ``very_easy`` built-in bot, the *same game* at ``step_mul``
+8, 2 and 1 (the agent steps per game grow 4x and 8x). The reward is ``+1`` on a win, ``0`` on a
+loss, a tie or the time limit (PySC2's melee pays ``-1`` for a loss; 0 keeps every method's
+read-out, several of which are sigmoids, on one ``[0, 1]`` scale), paid once when the game ends
+(``terminated``), so the true discounted return of step ``t`` of a game won at ``T`` is
+``gamma^(T - t - 1)`` and 0 in a lost one: experiment 1's value-vs-distance metric applies as is.
+The demonstrator is a built-in bot level playing the agent's seat
+(`sc2agents.agents.state_demonstrator.StateDemonstrator`, registered with
+`sim_rollouts.register_demonstrator`): ``expert`` = the ``hard`` level, ``medium`` = the same
+level with ``medium_epsilon`` random actions, ``random`` = uniform random actions. It reads the
+engine state; the dataset holds only observations and actions. Measured on Melee-H850 at 32 px
+(4 games each): expert wins 4/4 in 832-869 steps; random actions are very costly to the bot, so
+``medium`` wins none: 3 losses and 1 time-out at epsilon 0.1, 4 time-outs at 0.3 (the
+``medium`` bot level with epsilon 0.3: 3 losses, 1 time-out). The bot clicks building
+sites on the screen, which needs >= 32 px layers (at 16 px its buildings fail and every game
+times out), so `build_task_dataset` refuses smaller sizes for these tasks.
+
+================  ========  ===================================================
+name              step_mul  expert agent steps (hard vs very_easy, 32 px)
+================  ========  ===================================================
+Melee-H850        8         ~850
+Melee-H3k         2         ~3,400
+Melee-H7k         1         ~6,800
+================  ========  ===================================================
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import pathlib
 from typing import Any
 
 import numpy as np
 
+from sc2agents.envs.sim import melee
 from sc2agents.envs.sim import scenarios as sim_scenarios
 
 __all__ = [
     "HORIZON_TASKS",
     "BeaconChain",
     "HorizonTask",
+    "MeleeTask",
+    "MeleeVsBot",
     "build_task_dataset",
     "dataset_dir",
     "get_task",
@@ -101,6 +131,7 @@ class HorizonTask:
     step_mul: int
     target_horizon: int
     time_limit_s: float
+    min_size: int = 0  # Smallest screen/minimap size the demonstrator plays at (0: any).
 
     def scenario(self) -> BeaconChain:
         """A fresh scenario instance."""
@@ -109,34 +140,91 @@ class HorizonTask:
         )
 
 
+@dataclasses.dataclass
+class MeleeVsBot(melee.Simple64):
+    """Simple64 vs a built-in bot, reward ``+1`` win / ``0`` otherwise, paid when the game ends."""
+
+    name: str = "MeleeVsBot"
+    default_bots: tuple[str, ...] = ("very_easy",)
+
+    def update(self, st, events, rng):
+        reward, over = super().update(st, events, rng)
+        return np.maximum(reward, 0.0).astype(np.float32), over
+
+
+@dataclasses.dataclass(frozen=True)
+class MeleeTask:
+    """One step_mul of the melee member of the horizon family (see the module docstring).
+
+    Attributes:
+        name: scenario name (``Melee-H850``...).
+        step_mul: game loops per agent step.
+        target_horizon: the nominal expert game length in agent steps (sets the discount).
+        time_limit_s: game seconds before the game ends as a tie (Simple64's 20 minutes).
+        opponent: the built-in bot's difficulty.
+        expert_level / medium_level: bot levels playing the agent's seat for those datasets.
+        min_size: smallest screen/minimap size at which the demonstrator plays.
+    """
+
+    name: str
+    step_mul: int
+    target_horizon: int
+    time_limit_s: float = 1680.0
+    opponent: str = "very_easy"
+    expert_level: str = "hard"
+    medium_level: str = "hard"
+    min_size: int = 32
+
+    def scenario(self) -> MeleeVsBot:
+        """A fresh scenario instance."""
+        return MeleeVsBot(
+            name=self.name, default_bots=(self.opponent,), time_limit_s=self.time_limit_s
+        )
+
+
+def _melee_demonstrator(task: MeleeTask, env: Any, level: str, epsilon: float, seed: int) -> Any:
+    """`sim_rollouts` demonstrator hook: the task's bot level in the agent's seat."""
+    from sc2agents.agents.state_demonstrator import StateDemonstrator
+
+    bot = task.expert_level if level == "expert" else task.medium_level
+    return StateDemonstrator(env, bot, epsilon=epsilon, seed=seed)
+
+
 def _limit(target_steps: int, step_mul: int) -> float:
     """A time limit of ~3x the expert's horizon, in game seconds (16 loops each)."""
     return 3.0 * target_steps * step_mul / sim_scenarios.LOOPS_PER_GAME_SECOND
 
 
-HORIZON_TASKS: dict[str, HorizonTask] = {
+HORIZON_TASKS: dict[str, HorizonTask | MeleeTask] = {
     t.name: t
     for t in (
         HorizonTask("BeaconChain-H100", 9, 8, 100, _limit(100, 8)),
         HorizonTask("BeaconChain-H1k", 12, 1, 1_000, _limit(1_000, 1)),
         HorizonTask("BeaconChain-H10k", 120, 1, 10_000, _limit(10_000, 1)),
+        MeleeTask("Melee-H850", 8, 850),
+        MeleeTask("Melee-H3k", 2, 3_400),
+        MeleeTask("Melee-H7k", 1, 6_800),
     )
 }
 """The horizon family, by scenario name."""
 
 
 def register_horizon_tasks() -> None:
-    """Register every `HORIZON_TASKS` scenario and its scripted demonstrator (idempotent)."""
+    """Register every `HORIZON_TASKS` scenario and its demonstrator (idempotent)."""
     from sc2agents.agents import scripted
+    from sc2agents.data import sim_rollouts
 
     for name, task in HORIZON_TASKS.items():
         if name not in sim_scenarios.SCENARIOS:
             sim_scenarios.register_scenario(name, task.scenario)
+        if isinstance(task, MeleeTask):
+            sim_rollouts.register_demonstrator(name, functools.partial(_melee_demonstrator, task))
+            continue
         # The MoveToBeacon demonstrator walks to the visible beacon: it solves the chain.
         scripted.SCRIPTED_POLICIES.setdefault(name, scripted.SCRIPTED_POLICIES["MoveToBeacon"])
 
 
-def get_task(name: str) -> HorizonTask:
+def get_task(name: str) -> HorizonTask | MeleeTask:
     """The horizon task ``name``.
 
     Raises:
@@ -184,6 +272,11 @@ def build_task_dataset(
 
     register_horizon_tasks()
     t = get_task(task)
+    if size < t.min_size:
+        raise ValueError(
+            f"{task}: its demonstrator needs >= {t.min_size} px layers, got size={size} "
+            "(set the budget's size)"
+        )
     path = dataset_dir(root, task, quality, episodes, size)
     if (path / "manifest.json").exists():
         from sc2agents.data.dataset import open_dataset
