@@ -734,14 +734,25 @@ class EconomyScenario(Scenario):
             st.order[le, lu] = Order.IDLE
             st.target_pos[le, lu] = st.pos[le, lu]
 
+    def _scratch(self, name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        """An uninitialised output buffer of the kernels, kept between sub-steps.
+
+        (A fresh ``np.empty`` of this size is mapped and faulted in on every call.)
+        """
+        bufs = self.__dict__.setdefault("_kernel_buffers", {})
+        buf = bufs.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = bufs[name] = np.empty(shape, dtype)
+        return buf
+
     def _workers_jit(self, st: SimState, dt: np.float32, out: np.ndarray) -> None:
         """`_workers` by `economy_jit.workers_kernel` (the same state, tested)."""
         X = st.extra
         tab = units.TABLE
         m = st.num_envs * st.max_units
-        sites = np.empty((m, 2), np.int64)
-        site_phase = np.empty(m, np.int8)
-        empty = np.empty((m, 2), np.int64)
+        sites = self._scratch("sites", (m, 2), np.int64)
+        site_phase = self._scratch("site_phase", (m,), np.int8)
+        empty = self._scratch("empty", (m, 2), np.int64)
         n_site, n_empty = economy_jit.workers_kernel(
             st.alive, st.owner, st.type_idx, st.order, st.pos, st.radius, st.target_pos,
             X["job"], X["phase"], X["job_tgt"], X["job_t"], X["job_type"], X["job_pos"],
@@ -915,13 +926,13 @@ class EconomyScenario(Scenario):
         X = st.extra
         q = X["queue"]
         if dynamics.jit_enabled():  # the progress in one compiled pass (tested equal)
-            fin_out = np.empty((st.num_envs * st.max_units, 3), np.int64)
+            fin_out = self._scratch("fin", (st.num_envs * st.max_units, 3), np.int64)
             m = economy_jit.production_kernel(
                 st.alive, X["building"], q, X["qprog"], B.ECON.build_loops, dt, fin_out
             )
             if m == 0:
                 return
-            fe, fu, ft = fin_out[:m, 0], fin_out[:m, 1], fin_out[:m, 2]
+            fe, fu, ft = fin_out[:m].T.copy()
         else:
             head = q[:, :, 0]
             prod = st.alive & (head > 0) & ~X["building"]
@@ -950,14 +961,17 @@ class EconomyScenario(Scenario):
             m = owner == pl + 1
             if not m.any():
                 continue
-            for i in np.flatnonzero(m):  # one unit per producer per sub-step at most
-                spawn(
-                    st,
-                    fe[i : i + 1],
-                    int(units.TABLE.raw_id[ft[i]]),
-                    pl + 1,
-                    pos[i : i + 1][:, None],
-                )
+            # One unit per producer per sub-step at most, spawned in the producers' slot order
+            # within a game; `spawn` takes distinct games, so a game with several producers done
+            # takes several rounds (its n-th producer in round n). `fe` is sorted (slot order).
+            idx = np.flatnonzero(m)
+            g = fe[idx]
+            first = np.r_[True, g[1:] != g[:-1]]
+            at = np.arange(idx.size)
+            rank = at - np.maximum.accumulate(np.where(first, at, 0))
+            for r in range(int(rank.max()) + 1):
+                sel = idx[rank == r]
+                spawn(st, fe[sel], units.TABLE.raw_id[ft[sel]][:, None], pl + 1, pos[sel][:, None])
             X["food_queued"][:, pl] -= np.bincount(
                 fe[m], weights=B.ECON.supply[ft[m]], minlength=st.num_envs
             ).astype(np.float32)
