@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import heads, presets
+from sc2agents.networks import heads, optimizers, presets
 from sc2agents.utils import torch_utils as tu
 
 
@@ -72,8 +72,8 @@ class BCLearner:
         screen, minimap = tu.parse_action_spec(action_spec)
         enc = presets.get(config.encoder)
         self.actor = heads.ActorNetwork(enc, obs_spec, screen, minimap).to(self._device)
-        self.optimizer = torch.optim.AdamW(
-            self.actor.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        self.optimizer = optimizers.adam(
+            self.actor.parameters(), lr=config.lr, weight_decay=config.weight_decay, decoupled=True
         )
         self.step = 0
 

@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import extraction, heads, presets, readout
+from sc2agents.networks import extraction, heads, optimizers, presets, readout
 from sc2agents.utils import torch_utils as tu
 
 
@@ -144,7 +144,7 @@ class CQLLearner:
         if config.actor_loss != "greedy":
             self.actor = heads.ActorNetwork(enc, obs_spec, screen, minimap).to(self._device)
             groups.append({"params": list(self.actor.parameters()), "lr": config.actor_lr})
-        self.optimizer = torch.optim.Adam(groups)
+        self.optimizer = optimizers.adam(groups)
         self.step = 0
 
     # ------------------------------------------------------------------------------- losses

@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import extraction, heads, presets, readout
+from sc2agents.networks import extraction, heads, optimizers, presets, readout
 from sc2agents.utils import torch_utils as tu
 
 
@@ -141,7 +141,7 @@ class CRLLearner:
             enc, obs_spec, screen, minimap, goal_conditioned=self.goal_conditioned
         ).to(self._device)
         self.critic = nn.ModuleDict({"phi": self.phi, "psi": self.psi})
-        self.optimizer = torch.optim.Adam(
+        self.optimizer = optimizers.adam(
             [
                 {"params": list(self.critic.parameters()), "lr": config.lr},
                 {"params": list(self.actor.parameters()), "lr": config.actor_lr},

@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import extraction, heads, presets, readout
+from sc2agents.networks import extraction, heads, optimizers, presets, readout
 from sc2agents.utils import torch_utils as tu
 
 
@@ -90,7 +90,7 @@ class MCLearner:
             self._device
         )
         self.actor = heads.ActorNetwork(enc, obs_spec, screen, minimap).to(self._device)
-        self.optimizer = torch.optim.Adam(
+        self.optimizer = optimizers.adam(
             [
                 {"params": list(self.q.parameters()), "lr": config.lr},
                 {"params": list(self.actor.parameters()), "lr": config.actor_lr},

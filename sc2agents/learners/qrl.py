@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import IQE, MRN, extraction, heads, presets, readout
+from sc2agents.networks import IQE, MRN, extraction, heads, optimizers, presets, readout
 from sc2agents.utils import torch_utils as tu
 
 
@@ -130,7 +130,7 @@ class QRLLearner:
         if self.dynamics is not None:
             groups.append({"params": list(self.dynamics.parameters()), "lr": config.lr})
         groups.append({"params": list(self.actor.parameters()), "lr": config.actor_lr})
-        self.optimizer = torch.optim.Adam(groups)
+        self.optimizer = optimizers.adam(groups)
         self.step = 0
 
     # ------------------------------------------------------------------------------- losses

@@ -52,7 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import extraction, heads, presets, readout
+from sc2agents.networks import extraction, heads, optimizers, presets, readout
 from sc2agents.utils import torch_utils as tu
 
 
@@ -203,7 +203,7 @@ class SHARSALearner:
             self.q_low = critics()
             self.q_low_target = copy.deepcopy(self.q_low).requires_grad_(False)
             self.v_low = heads.ValueNetwork(enc, obs_spec, screen, minimap).to(self._device)
-        self.optimizer = torch.optim.Adam(self._modules().parameters(), lr=config.lr)
+        self.optimizer = optimizers.adam(self._modules().parameters(), lr=config.lr)
         self.step = 0
 
     def _modules(self) -> nn.ModuleDict:

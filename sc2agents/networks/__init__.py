@@ -4,12 +4,13 @@
 * `presets`: named `EncoderConfig`s (``*_tiny`` for tests, ``fullyconv_lite`` default, ``*_full``).
 * `heads`: `PolicyHead`, `FactoredQHead` / `FactoredQ` (exact max / logsumexp / expectation over the
   factored PySC2 action), `ActorNetwork`, `QNetwork`, `ValueNetwork`, CPU policies.
-* `mlp`: `MLP`; `quasimetric`: `IQE`, `MRN`; `readout`: input checks of the learners' `values()`.
+* `mlp`: `MLP`; `quasimetric`: `IQE`, `MRN`; `readout`: input checks of the learners' `values()`;
+  `optimizers`: `adam` (fused where the device supports it).
 """
 
 from __future__ import annotations
 
-from sc2agents.networks import heads, presets, readout, spatial
+from sc2agents.networks import heads, optimizers, presets, readout, spatial
 from sc2agents.networks.heads import (
     ActorNetwork,
     ActorPolicy,
@@ -42,6 +43,7 @@ __all__ = [
     "SpatialEncoder",
     "ValueNetwork",
     "heads",
+    "optimizers",
     "presets",
     "readout",
     "spatial",

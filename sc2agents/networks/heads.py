@@ -228,6 +228,73 @@ def sample(
 
 
 # -------------------------------------------------------------------------------------- factored Q
+def _blocked_max(feats: torch.Tensor, emb_t: torch.Tensor, step: int) -> torch.Tensor:
+    """``max_u (feats @ emb_t)[:, u, :]`` ``[B, F]``, ``step`` values ``u`` at a time."""
+    feats, emb_t = feats.contiguous(), emb_t.contiguous()  # See _BlockedLogSumExp.forward.
+    best: torch.Tensor | None = None
+    for j in range(0, feats.shape[1], step):
+        blk = (feats[:, j : j + step] @ emb_t).amax(1)
+        best = blk if best is None else torch.maximum(best, blk)
+    assert best is not None
+    return best
+
+
+class _BlockedLogSumExp(torch.autograd.Function):
+    """``logsumexp_u (feats @ emb_t)[:, u, :]`` ``[B, F]`` without the ``[B, n, F]`` scores.
+
+    ``feats`` ``[B, n, C]``, ``emb_t`` ``[C, F]`` (shared) or ``[B, C, F]`` (per sample). Forward:
+    an online logsumexp over blocks of ``step`` values (running max and rescaled sum). Backward
+    recomputes each block's scores and softmax ``p = exp(x - lse)`` in place and returns
+    ``dfeats = (g p) @ emb_t^T`` and ``demb = feats^T @ (g p)``: three matmuls and three
+    elementwise passes per block, against ~8 passes and saved blocks for autograd through the
+    same loop (CQL's conservative term; measured 1.6x faster, tested equal to autograd through
+    ``torch.logsumexp`` of the whole score tensor).
+    """
+
+    @staticmethod
+    def forward(ctx: Any, feats: torch.Tensor, emb_t: torch.Tensor, step: int) -> torch.Tensor:
+        # Spatial features arrive as a transposed view [B, n, C]; matmul and reshape of its blocks
+        # would copy them block by block (measured: a quarter of the time), so copy once.
+        feats, emb_t = feats.contiguous(), emb_t.contiguous()
+        best: torch.Tensor | None = None
+        total: torch.Tensor | None = None
+        for j in range(0, feats.shape[1], step):
+            x = feats[:, j : j + step] @ emb_t  # [B, step, F]
+            blk = x.amax(1)
+            if best is None:
+                best, total = blk, x.sub_(blk[:, None]).exp_().sum(1)
+            else:
+                assert total is not None
+                new = torch.maximum(best, blk)
+                total = total.mul_((best - new).exp_()).add_(x.sub_(new[:, None]).exp_().sum(1))
+                best = new
+        assert best is not None and total is not None
+        out = total.log_().add_(best)
+        ctx.save_for_backward(feats, emb_t, out)
+        ctx.step = step
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        feats, emb_t, out = ctx.saved_tensors
+        need_f, need_e = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+        d_feats = torch.empty_like(feats) if need_f else None
+        d_emb = torch.zeros_like(emb_t) if need_e else None
+        c, f = emb_t.shape[-2], emb_t.shape[-1]
+        for j in range(0, feats.shape[1], ctx.step):
+            fb = feats[:, j : j + ctx.step]
+            p = (fb @ emb_t).sub_(out[:, None]).exp_().mul_(grad[:, None])  # g * softmax
+            if d_feats is not None:
+                d_feats[:, j : j + ctx.step] = p @ emb_t.transpose(-1, -2)
+            if d_emb is not None:
+                if emb_t.dim() == 2:
+                    d_emb += fb.reshape(-1, c).T @ p.reshape(-1, f)
+                else:
+                    d_emb += fb.transpose(1, 2) @ p
+        return d_feats, d_emb, None
+
+
 class FactoredQ:
     """Factored action values for a batch of states (see module docstring).
 
@@ -312,36 +379,18 @@ class FactoredQ:
         """``R_t(f) = max_u`` / ``logsumexp_u A_t(s, f, u)`` ``[B, |fns|]`` for the ids ``fns``.
 
         The scores ``A_t = m_t(s, u) . e_t(f)`` are one matmul ``[B, n, C] @ [C, F]`` per block of
-        values ``u``, reduced block by block (running max; online logsumexp with a detached
-        running max, exact in value and gradient), so the ``[B, n_t, F]`` score tensor is never
-        materialised: blocks of ``_BLOCK_ELEMS`` stay in cache (measured 3-4x faster than the
-        whole-tensor einsum at 64x64, B=32).
+        values ``u``, reduced block by block (see `_blocked_max` / `_BlockedLogSumExp`), so the
+        ``[B, n_t, F]`` score tensor is never materialised.
         """
         feats = self.feats[t]  # [B, n, C]
         if self.per_sample:
             emb_t = self.emb[t][:, fns].transpose(1, 2)  # [B, C, F]
         else:
             emb_t = self.emb[t][fns].T  # [C, F]
-        bsz, n, _ = feats.shape
-        step = max(1, _BLOCK_ELEMS // max(1, bsz * fns.numel()))
-        best: torch.Tensor | None = None
-        total: torch.Tensor | None = None
-        for j in range(0, n, step):
-            x = feats[:, j : j + step] @ emb_t  # [B, step, F]
-            if reduce == "max":
-                blk = x.amax(1)
-                best = blk if best is None else torch.maximum(best, blk)
-                continue
-            blk = x.detach().amax(1)
-            if best is None:
-                best, total = blk, (x - blk[:, None]).exp().sum(1)
-            else:
-                assert total is not None
-                new = torch.maximum(best, blk)
-                total = total * (best - new).exp() + (x - new[:, None]).exp().sum(1)
-                best = new
-        assert best is not None
-        return best if total is None else total.log() + best
+        step = max(1, _BLOCK_ELEMS // max(1, feats.shape[0] * fns.numel()))
+        if reduce == "max":
+            return _blocked_max(feats, emb_t, step)
+        return _BlockedLogSumExp.apply(feats, emb_t, step)
 
     def function_values(
         self, reduce: Literal["max", "logsumexp", "expect"], probs: list[torch.Tensor] | None = None
@@ -419,7 +468,14 @@ class FactoredQ:
         if self.q_fn.dim() != 3:
             raise ValueError("contract needs a vector FactoredQ (built with out_dim)")
         q = torch.einsum("bfd,bd->bf", self.q_fn, psi)
-        emb = [torch.einsum("fcd,bd->bfc", e, psi) for e in self.emb]
+        emb = []
+        for t, e in enumerate(self.emb):
+            # Only the functions that take argument t have a used embedding e_t(f); the other
+            # rows are masked everywhere, so they stay 0 (queued: 540 of 573, others <= 171).
+            fns = self.fn_index[t]
+            rows = torch.einsum("fcd,bd->bfc", e[fns], psi)
+            full = rows.new_zeros(psi.shape[0], e.shape[0], e.shape[1])
+            emb.append(full.index_copy(1, fns, rows))
         return FactoredQ(q, self.feats, emb)
 
     def detach(self) -> FactoredQ:
