@@ -537,17 +537,25 @@ def visibility_kernel(vis, alive, owner, pos, type_idx, player_id, t_reach, t_ha
     (slots ``< k``) sees the cell, else ``min(vis, 1)``. A disc is stamped row by row:
     ``t_half[t, dy + R]`` is the half-width of the stencil row ``dy`` of type index ``t``
     (``-1``: no cell in that row), ``t_reach[t]`` its reach (``-1``: the type stamps nothing, as
-    a sight of 0 does in the numpy path). Overlapping discs write the same value, so the result
-    does not depend on the order (the numpy path merges duplicates before stamping).
+    a sight of 0 does in the numpy path). The union of a row's runs does not depend on their
+    order (the numpy path merges duplicate discs before stamping). Maps up to 64 cells wide
+    collect each row's runs in one 64-bit mask and write every visible cell once.
     """
     n_env, h, w = vis.shape
     big_r = (t_half.shape[1] - 1) // 2
+    narrow = w <= 64
+    rows = np.zeros(h, np.uint64)
+    one = np.uint64(1)
+    full = ~np.uint64(0)
     for n in range(n_env):
         vn = vis[n]
         for y in range(h):
             for x in range(w):
-                if vn[y, x] > 1:
-                    vn[y, x] = 1
+                vn[y, x] = min(vn[y, x], 1)
+        if narrow:
+            rows[:] = 0
+        y_lo = h
+        y_hi = -1
         for u in range(k):
             if not alive[n, u] or owner[n, u] != player_id:
                 continue
@@ -566,5 +574,19 @@ def visibility_kernel(vis, alive, owner, pos, type_idx, player_id, t_reach, t_ha
                     continue
                 x0 = max(cx - hw, 0)
                 x1 = min(cx + hw, w - 1)
-                for x in range(x0, x1 + 1):
+                if narrow:
+                    width = x1 - x0 + 1
+                    run = full if width >= 64 else (one << np.uint64(width)) - one
+                    rows[y] |= run << np.uint64(x0)
+                    y_lo = min(y_lo, y)
+                    y_hi = max(y_hi, y)
+                else:
+                    for x in range(x0, x1 + 1):
+                        vn[y, x] = 2
+        for y in range(y_lo, y_hi + 1):
+            m = rows[y]
+            if m == 0:
+                continue
+            for x in range(w):
+                if (m >> np.uint64(x)) & one:
                     vn[y, x] = 2

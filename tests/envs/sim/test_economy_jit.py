@@ -201,6 +201,33 @@ def test_visibility_kernel_matches_numpy(path, seed):
     assert (out[0] == 2).any() and (out[0] == 1).any()
 
 
+@needs_numba
+@pytest.mark.parametrize("map_size", [(40, 30), (64, 64), (96, 72)])
+def test_visibility_kernel_on_other_map_sizes(path, map_size):
+    """Narrow maps use one bit mask per row, maps wider than 64 cells stamp cell by cell."""
+    from sc2agents.envs.sim.state import SimState
+
+    rng = np.random.default_rng(sum(map_size))
+    st = SimState.allocate(4, 40, 2, map_size)
+    seeing = np.flatnonzero(units.TABLE.sight > 0)
+    raw = units.TABLE.raw_id[rng.choice(seeing, (4, 40))]
+    w, h = map_size
+    pos = rng.uniform(-1, 1, (4, 40, 2)) * 2 + rng.uniform(0, 1, (4, 40, 2)) * (w, h)
+    st.spawn(np.arange(4), raw, rng.integers(1, 3, (4, 40)), pos.astype(np.float32))
+    st.alive &= rng.random(st.alive.shape) < 0.7
+    st.visibility[:] = rng.integers(0, 3, st.visibility.shape)
+    sight = [SimEngine._sight_stencil(r) for r in units.TABLE.sight]
+    out = []
+    for jit in (False, True):
+        dynamics.set_jit(jit)
+        s2 = dataclasses.replace(st, visibility=st.visibility.copy())
+        for p in range(2):
+            dynamics.update_visibility(s2, p, sight)
+        out.append(s2.visibility)
+    np.testing.assert_array_equal(out[0], out[1])
+    assert (out[0] == 2).any() and (out[0] < 2).any()
+
+
 def test_stencils_that_are_not_centred_runs_keep_the_numpy_path():
     stencils = [(np.array([0, 0]), np.array([0, 2]))] * units.TABLE.sight.size
     assert dynamics._row_tables(stencils) is None
