@@ -333,62 +333,14 @@ def _command_targets(
 
 
 def _commands(eng: SimEngine, p: int, envs: np.ndarray, fn: np.ndarray, a: np.ndarray) -> None:
-    """All unit commands of one player at once (any mix of command functions over games)."""
+    """All unit commands of one player at once (any mix of command functions over games).
+
+    The numpy reference of the commands in `actions_jit.apply_kernel`.
+    """
     st = eng.state
     kind = _CMD_KIND[fn]
     order = _CMD_ORDER[fn].copy()
-    if dynamics.jit_enabled():  # points and clicked targets in one compiled loop (tested equal)
-        s = eng.screen_size
-        pt, tgt = actions_jit.command_targets_kernel(
-            envs,
-            kind,
-            _CMD_ON_UNIT[fn],
-            order,
-            a[:, _A["screen"]],
-            a[:, _A["minimap"]],
-            st.camera[p],
-            s,
-            eng.camera_width / 2,
-            eng.camera_width / s,
-            0.5 * eng.camera_width / s,
-            eng.minimap_size,
-            max(eng.scenario.map_size) / eng.minimap_size,
-            np.asarray(eng.scenario.playable, np.float32),
-            p + 1,
-            NEUTRAL,
-            int(Order.ATTACK_UNIT),
-            st.pos,
-            st.radius,
-            st.owner,
-            eng.visible_units(p),
-        )
-    else:
-        pt, tgt = _command_targets(eng, p, envs, fn, a, kind, order)
-    if dynamics.jit_enabled():  # the same writes in one compiled loop (tested equal)
-        actions_jit.commands_kernel(
-            envs,
-            fn,
-            order,
-            tgt,
-            pt,
-            kind,
-            a[:, _A["queued"]] == 1,
-            p + 1,
-            st.selected[p],
-            st.alive,
-            st.owner,
-            st.type_idx,
-            units.TABLE.functions,
-            st.pos,
-            st.order,
-            st.target_unit,
-            st.target_pos,
-            st.origin_pos,
-            st.queued_order,
-            st.queued_unit,
-            st.queued_pos,
-        )
-        return
+    pt, tgt = _command_targets(eng, p, envs, fn, a, kind, order)
     who = st.selected[p, envs] & st.alive[envs] & (st.owner[envs] == p + 1)
     who &= units.TABLE.functions[st.type_idx[envs], fn[:, None]]
     ee, uu = np.nonzero(who)
@@ -412,59 +364,63 @@ def _commands(eng: SimEngine, p: int, envs: np.ndarray, fn: np.ndarray, a: np.nd
     st.origin_pos[e[has_pt], uu[has_pt]] = st.pos[e[has_pt], uu[has_pt]]
 
 
-# Functions of `actions_jit.select_kernel` (0 = not one of them).
-_SELECT_CODE = np.zeros(features.NUM_FUNCTIONS, np.int8)
-_SELECT_CODE[_F["select_army"]] = actions_jit.SELECT_ARMY
-_SELECT_CODE[_F["select_unit"]] = actions_jit.SELECT_UNIT
-_SELECT_CODE[_F["select_control_group"]] = actions_jit.CONTROL_GROUP
+# What `actions_jit.apply_kernel` does with each function id (PYTHON: `_apply_rest`).
+_APPLY_CODE = np.full(features.NUM_FUNCTIONS, actions_jit.PYTHON, np.int8)
+_APPLY_CODE[_CMD_ORDER >= 0] = actions_jit.COMMAND
+for _name, _code in (
+    ("no_op", actions_jit.NO_OP),
+    ("select_point", actions_jit.SELECT_POINT),
+    ("select_rect", actions_jit.SELECT_RECT),
+    ("select_army", actions_jit.SELECT_ARMY),
+    ("select_unit", actions_jit.SELECT_UNIT),
+    ("select_control_group", actions_jit.CONTROL_GROUP),
+):
+    _APPLY_CODE[_F[_name]] = _code
+_APPLY_COLS = np.array([_A[name] for name in actions_jit.ARG_COLUMNS], np.int64)
 
 
 def apply_actions(eng: SimEngine, player: int, fn: np.ndarray, args: np.ndarray) -> None:
     """Apply validated actions (``fn [N]``, ``args [N, 13]``) of one player to every game."""
     st = eng.state
     p = player
+    if dynamics.jit_enabled():  # every game's action in one compiled pass (tested equal)
+        s = eng.screen_size
+        fn = np.ascontiguousarray(fn, np.int64)
+        args = np.ascontiguousarray(args, np.int64)
+        rest = actions_jit.apply_kernel(
+            fn, args, _APPLY_CODE, eng.scenario_functions, _APPLY_COLS, _CMD_KIND, _CMD_ORDER,
+            _CMD_ON_UNIT, p + 1, NEUTRAL, int(Order.ATTACK_UNIT), _NO_OP, s,
+            eng.camera_width / 2, eng.camera_width / s, 0.5 * eng.camera_width / s,
+            eng.minimap_size, max(eng.scenario.map_size) / eng.minimap_size,
+            np.asarray(eng.scenario.playable, np.float32), st.last_actions[p], st.selected[p],
+            st.control_groups[p], st.alive, st.owner, st.type_idx, units.TABLE.army,
+            units.TABLE.functions, st.pos, st.radius, eng.visible_units(p), st.camera[p],
+            st.order, st.target_unit, st.target_pos, st.origin_pos, st.queued_order,
+            st.queued_unit, st.queued_pos,
+        )  # fmt: skip
+        if rest:  # move_camera and the scenario's functions
+            code = np.where(eng.scenario_functions[fn], actions_jit.PYTHON, _APPLY_CODE[fn])
+            _apply_rest(eng, p, fn, args, code == actions_jit.PYTHON)
+        return
     st.last_actions[p] = np.where(fn == _NO_OP, -1, fn)
     # Unit commands in one batch, except those the scenario implements itself.
     is_cmd = (_CMD_ORDER[fn] >= 0) & ~eng.scenario_functions[fn]
     if is_cmd.any():
         _commands(eng, p, np.flatnonzero(is_cmd), fn[is_cmd], args[is_cmd])
-    custom = getattr(eng.scenario, "action_functions", ())
     rest = ~is_cmd & (fn != _NO_OP)
-    if not rest.any():
-        return
-    if dynamics.jit_enabled():  # the boolean selection functions in one compiled loop
-        code = _SELECT_CODE[fn] * rest
-        if custom:
-            code[np.isin(fn, list(custom))] = 0
-        if code.any():
-            envs = np.flatnonzero(code)
-            a = args[envs]
-            c = code[envs]
-            army = c == actions_jit.SELECT_ARMY
-            arg1 = np.where(army, a[:, _A["select_add"]], a[:, _A["select_unit_act"]])
-            arg2 = a[:, _A["select_unit_id"]]
-            group = c == actions_jit.CONTROL_GROUP
-            arg1 = np.where(group, a[:, _A["control_group_act"]], arg1)
-            arg2 = np.where(group, a[:, _A["control_group_id"]], arg2)
-            actions_jit.select_kernel(
-                envs,
-                c,
-                arg1,
-                arg2,
-                p + 1,
-                st.selected[p],
-                st.control_groups[p],
-                st.alive,
-                st.owner,
-                st.type_idx,
-                units.TABLE.army,
-            )
-            rest[envs] = False
+    if rest.any():
+        _apply_rest(eng, p, fn, args, rest)
+
+
+def _apply_rest(eng: SimEngine, p: int, fn: np.ndarray, args: np.ndarray, rest: np.ndarray) -> None:
+    """The actions of the games in ``rest`` (bool ``[N]``), grouped by function id."""
+    st = eng.state
+    custom = getattr(eng.scenario, "action_functions", ())
     for fid in np.unique(fn[rest]):
         fid = int(fid)
         if fid == _NO_OP:
             continue
-        envs = np.flatnonzero(fn == fid)
+        envs = np.flatnonzero((fn == fid) & rest)
         a = args[envs]
         name = features.FUNCTIONS[fid].name
         if fid in custom:  # the scenario implements it (economy functions)

@@ -27,6 +27,12 @@ _COMMANDS = np.flatnonzero(actions._CMD_ORDER >= 0)
 _SELECTS = [
     features.FUNCTION_IDS[n] for n in ("select_army", "select_unit", "select_control_group")
 ]
+_ARG_HI = np.array(
+    [
+        64 * 64 if n in ("screen", "screen2", "minimap") else features.ARG_TYPE_SIZES[n]
+        for n in features.ARG_TYPES
+    ]
+)
 
 
 @pytest.fixture
@@ -222,3 +228,57 @@ def test_unit_at_ties_pick_the_first_slot_on_both_paths(path):
     np.testing.assert_array_equal(got[False], got[True])
     assert got[True][0] == first
     assert got[True][2] == -1
+
+
+@needs_numba
+@pytest.mark.parametrize("map_name", ["DefeatRoaches", "CollectMineralsAndGas"])
+def test_clicks_and_commands_match_numpy_on_random_states(map_name, path):
+    # select_point (every act), select_rect (add or not) and the commands, on random selections,
+    # owners, deaths and orders, with half the screen points aimed at units (centre or disc edge).
+    rng = np.random.default_rng(12)
+    ids = np.array(
+        [features.FUNCTION_IDS[n] for n in ("select_point", "select_rect")] + list(_COMMANDS)
+    )
+    vecs = [SimVectorEnv(16, map_name, screen_size=64, minimap_size=64, seed=2) for _ in range(2)]
+    for vec in vecs:
+        vec.reset(seed=2)
+    changed = {int(f): 0 for f in ids[:2]}
+    real = vecs[0].engine.state.alive.copy()  # slots holding units (the others sit at 0, 0)
+    for _ in range(40):
+        st0 = vecs[0].engine.state
+        owner = rng.choice(np.array([1, 1, 1, 2, 16], np.int8), st0.owner.shape)
+        alive = real & (rng.random(st0.alive.shape) < 0.85)
+        selected = rng.random(st0.selected.shape) < 0.4
+        # Half the games select own live units only (a toggle keeps such a selection).
+        selected[:, ::2] &= (alive & (owner == 1))[None, ::2]
+        draws = {
+            "selected": selected,
+            "alive": alive,
+            "owner": owner,
+            "order": rng.integers(0, 3, st0.order.shape).astype(np.int8),
+        }
+        fn = np.where(rng.random(st0.num_envs) < 0.7, ids[rng.integers(0, 2, st0.num_envs)], 0)
+        fn = np.where(fn == 0, rng.choice(ids[2:], st0.num_envs), fn)  # 30% commands
+        args = (rng.random((fn.size, features.NUM_ARG_TYPES)) * _ARG_HI).astype(np.int64)
+        args[~features.FUNCTION_ARG_MASK[fn]] = -1
+        before = None
+        aim_seed = int(rng.integers(1 << 30))
+        for jit, vec in zip((False, True), vecs, strict=True):
+            st = vec.engine.state
+            for k, v in draws.items():
+                getattr(st, k)[...] = v
+            vec.engine._invalidate()
+            act = {"function": fn, "args": args.copy()}
+            _aim_at_units(vec, np.random.default_rng(aim_seed), act)
+            before = st.selected[0].copy()
+            dynamics.set_jit(jit)
+            actions.apply_actions(vec.engine, 0, fn, act["args"])
+        ref, got = _state(vecs[0]), _state(vecs[1])
+        diff = [k for k in ref if not np.array_equal(ref[k], got[k])]
+        assert not diff, f"numba and numpy click paths differ in {diff}"
+        for f in changed:
+            rows = fn == f
+            changed[f] += int((vecs[1].engine.state.selected[0][rows] != before[rows]).any(1).sum())
+    assert all(v > 0 for v in changed.values()), changed  # the clicks selected something
+    for vec in vecs:
+        vec.close()
