@@ -52,6 +52,16 @@ def get_config():
                 "batch_size": 32,
                 "eval_points": 512,
             },
+            "melee_small": {  # the melee (32 px) at the small budget; ~13 min on 2 idle cores
+                "tasks": ("Melee-H850",),
+                "methods": ("dqn", "nstep_sarsa", "mc"),
+                "seeds": (0, 1, 2),
+                "episodes": 12,
+                "size": 32,
+                "steps": 600,
+                "batch_size": 32,
+                "eval_points": 512,
+            },
             "probe": {  # one seed, 13x the small budget's updates: do the values separate?
                 "tasks": ("BeaconChain-H100",),
                 "methods": ("dqn", "mc"),

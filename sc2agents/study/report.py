@@ -293,7 +293,7 @@ def write_report(
             ("method", "variant", "task"),
             ["policy_success", "policy_progress", "policy_length_rel", "abs_error"],
             "Policy extraction on the same critic (success = goal reached before the limit; "
-            "progress = beacons reached / K):",
+            "progress = beacons reached / K on BeaconChain, a win on the melee):",
             None,
             "extraction",
         )

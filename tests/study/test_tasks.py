@@ -30,7 +30,9 @@ def _expert_lengths(name: str, episodes: int, size: int = 16) -> list:
 def test_registered_and_idempotent():
     tasks.register_horizon_tasks()
     tasks.register_horizon_tasks()
-    for name in tasks.HORIZON_TASKS:
+    chains = [n for n, t in tasks.HORIZON_TASKS.items() if isinstance(t, tasks.HorizonTask)]
+    assert chains == ["BeaconChain-H100", "BeaconChain-H1k", "BeaconChain-H10k"]
+    for name in chains:
         sc = scenarios.get_scenario(name)
         assert isinstance(sc, tasks.BeaconChain)
         assert sc.num_beacons == tasks.HORIZON_TASKS[name].num_beacons
