@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from sc2agents.data.batch import Batch
 from sc2agents.networks import extraction, heads, optimizers, presets, readout
@@ -164,14 +165,10 @@ class MCLearner:
         norms = {"value/grad_norm": self._clip(self.q), "actor/grad_norm": self._clip(self.actor)}
         self.optimizer.step()
         self.step += 1
-        vals = torch.stack([v.detach().float() for v in info.values()]).tolist()
-        return {**dict(zip(info, vals, strict=True)), **norms}
+        return optimizers.metrics_to_floats({**info, **norms})  # One host sync per update.
 
-    def _clip(self, module: torch.nn.Module) -> float:
-        if self.config.max_grad_norm > 0:
-            clip = torch.nn.utils.clip_grad_norm_
-            return float(clip(module.parameters(), self.config.max_grad_norm))
-        return tu.grad_norm(module.parameters())
+    def _clip(self, module: nn.Module) -> torch.Tensor:
+        return optimizers.clip_grad_norm(module.parameters(), self.config.max_grad_norm)
 
     # ------------------------------------------------------------------------------- values
     goal_conditioned = False  # values() takes no goals.

@@ -249,14 +249,10 @@ class QRLLearner:
             norms["dynamics/grad_norm"] = self._clip(self.dynamics)
         self.optimizer.step()
         self.step += 1
-        vals = torch.stack([v.detach().float() for v in info.values()]).tolist()
-        return {**dict(zip(info, vals, strict=True)), **norms}
+        return optimizers.metrics_to_floats({**info, **norms})  # One host sync per update.
 
-    def _clip(self, module: nn.Module) -> float:
-        if self.config.max_grad_norm > 0:
-            clip = torch.nn.utils.clip_grad_norm_
-            return float(clip(module.parameters(), self.config.max_grad_norm))
-        return tu.grad_norm(module.parameters())
+    def _clip(self, module: nn.Module) -> torch.Tensor:
+        return optimizers.clip_grad_norm(module.parameters(), self.config.max_grad_norm)
 
     # ------------------------------------------------------------------------------- values
     goal_conditioned = True  # values() needs goals.

@@ -41,3 +41,28 @@ def test_adam_state_round_trips() -> None:
     other = optimizers.adam(_params(3), lr=1e-3)
     other.load_state_dict(opt.state_dict())
     assert other.state_dict()["state"][0]["exp_avg"].equal(opt.state_dict()["state"][0]["exp_avg"])
+
+
+@pytest.mark.parametrize("max_norm", [0.0, 0.5, 100.0])
+def test_clip_grad_norm_is_the_global_norm_as_a_tensor(max_norm: float) -> None:
+    from sc2agents.utils import torch_utils as tu
+
+    ps = _params(4)
+    g = torch.Generator().manual_seed(5)
+    for p in ps:
+        p.grad = torch.randn(p.shape, generator=g)
+    want = tu.grad_norm(ps)
+    got = optimizers.clip_grad_norm(ps, max_norm)
+    assert isinstance(got, torch.Tensor) and got.dim() == 0
+    assert float(got) == pytest.approx(want, rel=1e-6)
+    after = tu.grad_norm(ps)
+    assert after == pytest.approx(min(want, max_norm) if max_norm > 0 else want, rel=1e-5)
+    assert float(optimizers.clip_grad_norm([torch.nn.Parameter(torch.ones(2))], 0.0)) == 0.0
+
+
+def test_metrics_to_floats() -> None:
+    m = {"a": torch.tensor(1.5), "b": torch.tensor(2, dtype=torch.int64), "c": torch.tensor(-3.0)}
+    out = optimizers.metrics_to_floats(m)
+    assert out == {"a": 1.5, "b": 2.0, "c": -3.0}
+    assert all(type(v) is float for v in out.values())
+    assert optimizers.metrics_to_floats({}) == {}
