@@ -242,6 +242,12 @@ _VALUE_LUT_S = _padded([_LUT_S[name] for name in _VALUE_LAYERS])
 _VALUE_LUT_M = _padded([_LUT_M[name] for name in _VALUE_LAYERS[:3]])
 _NO_UT = np.zeros(0, np.uint16)
 _NO_IDX = np.zeros(0, np.int64)
+# Both density layers store the raw value clipped to 255 (plain uint8 layers): the numba render
+# then counts them in place (`observe_jit.draw_storage_kernel`).
+_DENSITY_DIRECT = all(
+    np.array_equal(_LUT_S[k], np.minimum(np.arange(_LUT_S[k].size), 255))
+    for k in ("unit_density", "unit_density_aa")
+)
 
 
 class _LayerStack:
@@ -798,7 +804,7 @@ class Observer:
             np.array(chans, np.int64),
             np.stack(list(vals.values())) if vals else np.zeros((0, ni.size), np.uint8),
             ut if ut is not None else _NO_UT,
-            density, chan["unit_density"] if density else 0,
+            density, _DENSITY_DIRECT, chan["unit_density"] if density else 0,
             chan["unit_density_aa"] if density else 0,
             _LUT_S["unit_density"], _LUT_S["unit_density_aa"], b.stamp, out_flat, out_idx,
             out_aa,

@@ -57,6 +57,7 @@ def draw_storage_kernel(  # noqa: PLR0913
     vals,
     ut,
     density,
+    density_direct,
     c_count,
     c_cover,
     lut_count,
@@ -70,7 +71,10 @@ def draw_storage_kernel(  # noqa: PLR0913
 
     ``out_flat[:pixels]`` receives the layer index of every drawn pixel (at channel 0) and
     ``out_idx[:pixels]`` the ``game * S * S + pixel`` index, in drawing order (``out_aa``: scratch
-    for the pixels' coverage).
+    for the pixels' coverage). ``density_direct`` (both density tables are the identity up to
+    255, as for plain uint8 layers) counts ``unit_density`` / ``unit_density_aa`` in the layers
+    themselves with saturating adds (the same bytes: the reference clips the count and the
+    coverage sum, then looks them up) instead of through ``scratch``.
     """
     for q in range(prev_chans.size):
         base = prev_chans[q] * ss
@@ -83,6 +87,9 @@ def draw_storage_kernel(  # noqa: PLR0913
     n_drawn = 0
     n_ch = chans.size
     has_ut = ut.size > 0
+    # With identity storage tables (plain uint8 layers) the density is counted in the layers
+    # themselves: every unit pixel of the last frame was just cleared, so they start at zero.
+    direct = density and density_direct
     lo = 0
     for b in range(buckets.size):
         hi = buckets[b]
@@ -111,10 +118,15 @@ def draw_storage_kernel(  # noqa: PLR0913
                     flat8[chans[c] * ss + f] = vals[c, u]
                 if has_ut:
                     flat16[g * ss + pix] = ut[u]
+                if direct:  # identity tables: count and coverage in place, saturating at 255
+                    k = c_count * ss + f
+                    flat8[k] = min(np.int64(flat8[k]) + 1, 255)
+                    k = c_cover * ss + f
+                    flat8[k] = min(np.int64(flat8[k]) + sten_aa[tu, s], 255)
             if any_px:
                 n_drawn += 1
         lo = hi
-    if density:
+    if density and not direct:
         for e in range(n_pix):
             scratch[out_idx[e]] = 0
         for e in range(n_pix):

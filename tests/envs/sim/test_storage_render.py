@@ -140,6 +140,24 @@ def test_storage_shields_energy_and_log_quantised_values():
         assert not got["screen"][:, observe._SC[name]].any(), name
 
 
+def test_storage_density_of_a_crowd_saturates_like_the_reference():
+    # Sixteen marines on one point: 16 units per pixel, coverage 16 * 16 = 256 clipped to 255;
+    # then the crowd spreads (the counts fall) and moves away (no stale pixels).
+    eng = arena(1)
+    for i in range(eng.scenario.max_units):
+        place(eng, int(sc2_units.Terran.Marine), 1 + i % 2, (30.0, 30.0))
+    _assert_equal(eng, "crowd")
+    got = eng.observe_storage()["screen"][0]
+    assert got[observe._SC["unit_density"]].max() == 16
+    assert got[observe._SC["unit_density_aa"]].max() == 255
+    st = eng.state
+    for shift in (0.3, 7.0):
+        st.pos[0, :, 0] += shift * np.arange(st.max_units) / st.max_units
+        eng._invalidate()
+        _assert_equal(eng, f"crowd spread by {shift}")
+    assert eng.observe_storage()["screen"][0, observe._SC["unit_density"]].max() < 16
+
+
 def test_storage_is_independent_of_the_int32_render():
     # Only the storage form is rendered for many steps, then both must still agree.
     eng = SimEngine("CollectMineralShards", 2, seed=7, action_error="warn")
