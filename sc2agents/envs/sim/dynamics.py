@@ -323,9 +323,11 @@ def _substep_jit(
         alive, st.health[:, :k], st.health_max[:, :k], owner, died_by_attack, target,
         st.selected[:, :, :k], st.control_groups[:, :, :, :k],
     )  # fmt: skip
-    qo = st.queued_order[:, :k]
-    if (qo >= 0).any():
-        _pop_queue(st, k, alive & (order == _IDLE) & (qo >= 0))
+    dynamics_jit.pop_queue_kernel(
+        alive, order, st.queued_order[:, :k], st.pos[:, :k], st.origin_pos[:, :k],
+        st.target_pos[:, :k], st.queued_pos[:, :k], st.target_unit[:, :k], st.queued_unit[:, :k],
+        _IDLE,
+    )  # fmt: skip
     x0, y0, x1, y1 = bounds
     dynamics_jit.separate_kernel(
         pos, rad, order, in_range, alive, near,

@@ -590,3 +590,32 @@ def visibility_kernel(vis, alive, owner, pos, type_idx, player_id, t_reach, t_ha
             for x in range(w):
                 if (m >> np.uint64(x)) & one:
                     vn[y, x] = 2
+
+
+@_jit
+def pop_queue_kernel(alive, order, queued_order, pos, origin_pos, target_pos, queued_pos,
+                     target_unit, queued_unit, idle):  # fmt: skip
+    """`dynamics._pop_queue` for every idle live unit with a queued order (slots ``< k``).
+
+    The order starts: origin = position, target = the queued point and unit; a queued attack on a
+    unit that died meanwhile is dropped (the unit stays idle). Per-unit and independent (the
+    numpy code's reads of ``alive`` see no writes), so the loop order does not matter.
+    """
+    n_env, k = alive.shape
+    for n in range(n_env):
+        for u in range(k):
+            qo = queued_order[n, u]
+            if not (alive[n, u] and order[n, u] == idle and qo >= 0):
+                continue
+            order[n, u] = qo
+            origin_pos[n, u, 0] = pos[n, u, 0]
+            origin_pos[n, u, 1] = pos[n, u, 1]
+            target_pos[n, u, 0] = queued_pos[n, u, 0]
+            target_pos[n, u, 1] = queued_pos[n, u, 1]
+            tgt = queued_unit[n, u]
+            gone = tgt >= 0 and not alive[n, max(tgt, 0)]
+            if gone:
+                order[n, u] = idle
+            target_unit[n, u] = -1 if gone else tgt
+            queued_order[n, u] = -1
+            queued_unit[n, u] = -1

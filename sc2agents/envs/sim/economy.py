@@ -238,6 +238,11 @@ def place_ok(
     x0, y0 = B.footprint_cells(centre, size)
     out = np.zeros(len(e), bool)
     occ = st.extra["occupied"]
+    if dynamics.jit_enabled():
+        e64 = np.asarray(e, np.int64)
+        s64 = np.asarray(size, np.int64)
+        economy_jit.place_ok_kernel(buildable, occ, w, h, e64, x0, y0, s64, out)
+        return out
     for i in range(len(e)):
         s = int(size[i])
         a, b = int(x0[i]), int(y0[i])

@@ -496,3 +496,19 @@ def structures_left_kernel(alive, owner, type_idx, t_structure, lost):
                 pl = owner[n, u] - 1
                 if 0 <= pl < n_pl:
                     lost[pl, n] = False
+
+
+@_jit
+def place_ok_kernel(buildable, occupied, w, h, e, x0, y0, size, out):
+    """`economy.place_ok`: each footprint inside the ``w`` x ``h`` map, buildable, unoccupied."""
+    for i in range(e.size):
+        s = size[i]
+        a = x0[i]
+        b = y0[i]
+        ok = not (a < 0 or b < 0 or a + s > w or b + s > h)
+        if ok:
+            for yy in range(b, b + s):
+                for xx in range(a, a + s):
+                    if not buildable[yy, xx] or occupied[e[i], yy, xx]:
+                        ok = False
+        out[i] = ok

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from benchmarks.sim_throughput import random_actions
-from sc2agents.envs.sim import bots, dynamics, dynamics_jit, units
+from sc2agents.envs.sim import bots, dynamics, dynamics_jit, economy, units
 from sc2agents.envs.sim import buildings as B
 from sc2agents.envs.sim.engine import SimEngine
 
@@ -265,3 +265,21 @@ def test_bot_census_matches_numpy(path, level):
         np.testing.assert_array_equal(aa, ab)
     np.testing.assert_array_equal(out[0][1], out[1][1])
     np.testing.assert_array_equal(out[0][2], out[1][2])
+
+
+@needs_numba
+def test_place_ok_kernel_matches_numpy(path):
+    """Footprints of every size, on and off the map, on resources, buildings and free ground."""
+    eng = _random_melee_state(4)
+    st = eng.state
+    rng = np.random.default_rng(4)
+    m = 400
+    e = rng.integers(0, eng.num_envs, m)
+    centre = rng.uniform(-3, 67, (m, 2)).astype(np.float32)
+    size = rng.integers(1, 6, m)
+    out = []
+    for jit in (False, True):
+        dynamics.set_jit(jit)
+        out.append(economy.place_ok(st, eng.scenario.buildable, e, centre, size))
+    np.testing.assert_array_equal(out[0], out[1])
+    assert out[0].any() and not out[0].all()
