@@ -46,8 +46,14 @@ A learner with ``ratio < 0.8`` but ``ratio_passes >= 0.8`` is *limited by its ex
 ``wait_frac`` is the share of the learner's wall time spent waiting for a batch (the sampler must
 not be the bottleneck: ~0).
 
-The loops run in alternating rounds (bare, bare-all, learner, bare, ...) and each ratio is the
-median of its per-round ratios, so load from other processes on a shared machine hits both alike.
+**Clock.** On a CPU device with one torch thread (the default) each loop is timed by the CPU time of
+the thread that runs it (``time.thread_time``), so other jobs on a shared machine do not move
+the figures; ``updates_per_s`` and every ``ratio*`` use it, and ``*_wall`` repeat them in wall
+time (which also contains the batch waits, ``wait_frac``). On CUDA, or with ``--threads`` other
+than 1, both are wall time.
+
+The loops run in alternating rounds (bare, bare-all, bare-passes, learner, bare, ...) and each
+ratio is the median of its per-round ratios, so load that the clock does see hits all alike.
 
 Usage: ``python benchmarks/learner_throughput.py [--quick] [--json=PATH] [--learners=bc,dqn]
 [--presets=fullyconv_lite,resnet_full] [--batch_sizes=32,256] [--devices=cpu,cuda]``.
@@ -314,13 +320,26 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timed(fn: Any, n: int, device: torch.device) -> float:
+def _wall_only(device: torch.device) -> bool:
+    """Thread CPU time is the loop's cost only on CPU with one intra-op thread."""
+    return device.type != "cpu" or torch.get_num_threads() != 1
+
+
+def _timed(fn: Any, n: int, device: torch.device) -> tuple[float, float]:
+    """``(calls/s of wall time, calls/s of this thread's CPU time)`` of ``n`` calls of ``fn``.
+
+    With one torch thread on a CPU device every op runs on the calling thread, so its CPU time is
+    the loop's cost whatever else shares the machine; on CUDA both entries are wall time.
+    """
     _sync(device)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     for _ in range(n):
         fn()
     _sync(device)
-    return n / (time.perf_counter() - t0)
+    wall, cpu = time.perf_counter() - t0, time.thread_time() - c0
+    if _wall_only(device):
+        cpu = wall
+    return n / wall, n / max(cpu, 1e-9)
 
 
 def bench_one(
@@ -352,42 +371,53 @@ def bench_one(
             bare.step()
             bare_all.step()
             bare_passes.step()
-        bare_rates, all_rates, learner_rates, ratios, ratios_all = [], [], [], [], []
-        pass_rates, ratios_passes = [], []
+        loops = {"bare": bare.step, "bare_all": bare_all.step, "bare_passes": bare_passes.step}
+        rates: dict[str, list[tuple[float, float]]] = {k: [] for k in (*loops, "learner")}
         waited0, t_learn = prefetcher._waited, 0.0  # noqa: SLF001 - the prefetcher's own counter.
         for _ in range(rounds):
-            b = _timed(bare.step, updates, device)
-            a = _timed(bare_all.step, updates, device)
-            pr = _timed(bare_passes.step, updates, device)
+            for k, fn in loops.items():
+                rates[k].append(_timed(fn, updates, device))
             t0 = time.perf_counter()
-            rate = _timed(lambda: learner.update(next(prefetcher)), updates, device)
+            rates["learner"].append(
+                _timed(lambda: learner.update(next(prefetcher)), updates, device)
+            )
             t_learn += time.perf_counter() - t0
-            bare_rates.append(b)
-            all_rates.append(a)
-            learner_rates.append(rate)
-            ratios.append(rate / b)
-            ratios_all.append(rate / a)
-            pass_rates.append(pr)
-            ratios_passes.append(rate / pr)
         wait_frac = (prefetcher._waited - waited0) / max(t_learn, 1e-9)  # noqa: SLF001
     finally:
         prefetcher.close()
-    ups = statistics.median(learner_rates)
+
+    def med(k: str, clock: int) -> float:
+        return statistics.median(r[clock] for r in rates[k])
+
+    def ratio(k: str, clock: int) -> float:  # Median of the per-round ratios.
+        return statistics.median(
+            lr[clock] / br[clock] for lr, br in zip(rates["learner"], rates[k], strict=True)
+        )
+
+    cpu = 1  # The headline clock: this thread's CPU time (wall time on CUDA, see _timed).
+    ups = med("learner", cpu)
     return {
         "learner": name,
         "preset": preset,
         "batch_size": batch_size,
         "device": str(device),
         "resolution": size,
+        "clock": "wall" if _wall_only(device) else "thread_cpu",
         "updates_per_s": ups,
         "samples_per_s": ups * batch_size,
-        "bare_updates_per_s": statistics.median(bare_rates),
-        "ratio": statistics.median(ratios),
-        "ratio_rounds": ratios,
-        "bare_all_updates_per_s": statistics.median(all_rates),
-        "ratio_all_networks": statistics.median(ratios_all),
-        "bare_passes_updates_per_s": statistics.median(pass_rates),
-        "ratio_passes": statistics.median(ratios_passes),
+        "bare_updates_per_s": med("bare", cpu),
+        "ratio": ratio("bare", cpu),
+        "ratio_rounds": [
+            lr[cpu] / br[cpu] for lr, br in zip(rates["learner"], rates["bare"], strict=True)
+        ],
+        "bare_all_updates_per_s": med("bare_all", cpu),
+        "ratio_all_networks": ratio("bare_all", cpu),
+        "bare_passes_updates_per_s": med("bare_passes", cpu),
+        "ratio_passes": ratio("bare_passes", cpu),
+        "updates_per_s_wall": med("learner", 0),
+        "ratio_wall": ratio("bare", 0),
+        "ratio_all_networks_wall": ratio("bare_all", 0),
+        "ratio_passes_wall": ratio("bare_passes", 0),
         "passes": [f"{p}({i}){'' if t else ' no-grad'}" for p, i, t in passes],
         "wait_frac": wait_frac,
         "bare_module": f"{main_name} ({type(main).__name__}, {n_params(main):,} params)",
@@ -464,19 +494,27 @@ def main() -> None:
                         f"{name:7s} {preset:15s} b={bs:<4d} {device_name:5s} "
                         f"{row['updates_per_s']:8.2f} upd/s  bare {row['bare_updates_per_s']:8.2f}"
                         f"  ratio {row['ratio']:.2f} (all networks {row['ratio_all_networks']:.2f},"
-                        f" passes {row['ratio_passes']:.2f})  wait {row['wait_frac']:.3f}"
+                        f" passes {row['ratio_passes']:.2f}; wall {row['ratio_wall']:.2f}/"
+                        f"{row['ratio_all_networks_wall']:.2f}/{row['ratio_passes_wall']:.2f})"
+                        f"  wait {row['wait_frac']:.3f}"
                     )
 
-    table = Table(title=f"learner throughput ({size}x{size} layers, target ratio >= {TARGET})")
+    clock = rows[0]["clock"] if rows else "wall"
+    table = Table(
+        title=f"learner throughput ({size}x{size} layers, {clock} clock, target ratio >= {TARGET})"
+    )
     for col in ("learner", "preset", "batch", "device", "upd/s", "samples/s", "bare upd/s",
-                "ratio", "ratio all nets", "ratio passes", "wait", "verdict"):  # fmt: skip
+                "ratio", "ratio all nets", "ratio passes", "wall: ratio/all/passes", "wait",
+                "verdict"):  # fmt: skip
         table.add_column(col)
     for r in rows:
         table.add_row(
             r["learner"], r["preset"], str(r["batch_size"]), r["device"],
             f"{r['updates_per_s']:.2f}", f"{r['samples_per_s']:.0f}",
             f"{r['bare_updates_per_s']:.2f}", f"{r['ratio']:.2f}",
-            f"{r['ratio_all_networks']:.2f}", f"{r['ratio_passes']:.2f}", f"{r['wait_frac']:.3f}",
+            f"{r['ratio_all_networks']:.2f}", f"{r['ratio_passes']:.2f}",
+            f"{r['ratio_wall']:.2f}/{r['ratio_all_networks_wall']:.2f}/{r['ratio_passes_wall']:.2f}",
+            f"{r['wait_frac']:.3f}",
             verdict(r),
         )  # fmt: skip
     Console(width=160).print(table)
