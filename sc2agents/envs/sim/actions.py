@@ -374,6 +374,7 @@ for _name, _code in (
     ("select_army", actions_jit.SELECT_ARMY),
     ("select_unit", actions_jit.SELECT_UNIT),
     ("select_control_group", actions_jit.CONTROL_GROUP),
+    ("move_camera", actions_jit.MOVE_CAMERA),
 ):
     _APPLY_CODE[_F[_name]] = _code
 _APPLY_COLS = np.array([_A[name] for name in actions_jit.ARG_COLUMNS], np.int64)
@@ -387,18 +388,22 @@ def apply_actions(eng: SimEngine, player: int, fn: np.ndarray, args: np.ndarray)
         s = eng.screen_size
         fn = np.ascontiguousarray(fn, np.int64)
         args = np.ascontiguousarray(args, np.int64)
+        moved = np.zeros(fn.size, bool)
         rest = actions_jit.apply_kernel(
             fn, args, _APPLY_CODE, eng.scenario_functions, _APPLY_COLS, _CMD_KIND, _CMD_ORDER,
             _CMD_ON_UNIT, p + 1, NEUTRAL, int(Order.ATTACK_UNIT), _NO_OP, s,
             eng.camera_width / 2, eng.camera_width / s, 0.5 * eng.camera_width / s,
             eng.minimap_size, max(eng.scenario.map_size) / eng.minimap_size,
-            np.asarray(eng.scenario.playable, np.float32), st.last_actions[p], st.selected[p],
+            np.asarray(eng.scenario.playable, np.float32),
+            np.asarray(eng.camera_bounds(), np.float32), moved, st.last_actions[p], st.selected[p],
             st.control_groups[p], st.alive, st.owner, st.type_idx, units.TABLE.army,
             units.TABLE.functions, st.pos, st.radius, eng.visible_units(p), st.camera[p],
             st.order, st.target_unit, st.target_pos, st.origin_pos, st.queued_order,
             st.queued_unit, st.queued_pos,
         )  # fmt: skip
-        if rest:  # move_camera and the scenario's functions
+        if moved.any():
+            eng.camera_moved(p, np.flatnonzero(moved))
+        if rest:  # the scenario's functions
             code = np.where(eng.scenario_functions[fn], actions_jit.PYTHON, _APPLY_CODE[fn])
             _apply_rest(eng, p, fn, args, code == actions_jit.PYTHON)
         return

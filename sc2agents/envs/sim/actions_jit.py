@@ -6,7 +6,8 @@ or minimap, clamped to the playable area, the enemy clicked on, then the orders 
 own units offering the command, immediate or shift-queued behind a busy unit's current order),
 ``select_point`` / ``select_rect`` (`actions._select_point` / `_select_rect`) and
 ``select_army`` / ``select_unit`` / ``select_control_group``; ``move_camera`` and the functions a
-scenario implements are left to Python (`actions._apply_rest`). `screen_to_world_kernel`,
+scenario implements are left to Python (`actions._apply_rest`); ``move_camera`` is applied here
+and the caller told which cameras moved. `screen_to_world_kernel`,
 `on_screen_kernel` and `unit_at_kernel` replace `actions._screen_to_world`, `_on_screen` and
 `_unit_at` (clicks on the screen; the economy's functions use them), and `available_kernel` the
 unit part of `actions.available_mask`. The clicks replay the numpy float32 arithmetic operation
@@ -34,6 +35,7 @@ __all__ = [
     "AVAILABLE",
     "COMMAND",
     "CONTROL_GROUP",
+    "MOVE_CAMERA",
     "NO_OP",
     "PYTHON",
     "SELECT_ARMY",
@@ -201,7 +203,7 @@ def available_kernel(
 
 
 # Codes of `apply_kernel` (per function id; `PYTHON`: left to the caller).
-NO_OP, SELECT_POINT, SELECT_RECT, COMMAND, PYTHON = 0, 4, 5, 6, 7
+NO_OP, SELECT_POINT, SELECT_RECT, COMMAND, PYTHON, MOVE_CAMERA = 0, 4, 5, 6, 7, 8
 # Argument columns `apply_kernel` reads (``cols[i]`` is the column of `features.ARG_TYPES`).
 ARG_COLUMNS = (
     "screen",
@@ -375,6 +377,8 @@ def apply_kernel(  # noqa: PLR0913
     minimap_size,
     cell,
     playable,
+    camera_bounds,
+    moved,
     last_actions,
     selected,
     control_groups,
@@ -401,8 +405,10 @@ def apply_kernel(  # noqa: PLR0913
     ``f`` (`NO_OP`, `SELECT_ARMY`, `SELECT_UNIT`, `CONTROL_GROUP`, `SELECT_POINT`,
     `SELECT_RECT`, `COMMAND`, or `PYTHON`), overridden by `PYTHON` where ``custom[f]`` (the
     scenario implements it). Writes ``last_actions`` and applies everything but the `PYTHON`
-    functions (``move_camera``, the scenario's), with the semantics and the float32 arithmetic
-    of the numpy functions of `actions` (`_commands`, `_select_point`, `_select_rect`, ...);
+    functions (the scenario's), with the semantics and the float32 arithmetic of the numpy
+    functions of `actions` (`_commands`, `_select_point`, `_select_rect`, ...); ``move_camera``
+    clips the camera to ``camera_bounds`` (float32 ``x0, y0, x1, y1``) and sets ``moved[e]``
+    where it moved (the caller marks those games' static layers dirty);
     ``cols`` holds the argument columns of `ARG_COLUMNS`. Commands go to the selected own units
     offering them: a point (screen, minimap; clamped to ``playable``) or none (``cmd_kind`` 1,
     2, 3), an enemy clicked on with an ``cmd_on_unit`` function becomes ``attack_unit`` on it,
@@ -423,6 +429,16 @@ def apply_kernel(  # noqa: PLR0913
             continue
         if c == PYTHON:
             rest = True
+        elif c == MOVE_CAMERA:  # `SimEngine.set_camera` on the minimap point
+            mm = args[e, cols[_MINIMAP]]
+            px = np.float32(((mm % minimap_size) + 0.5) * cell)
+            py = np.float32(((mm // minimap_size) + 0.5) * cell)
+            px = min(max(px, camera_bounds[0]), camera_bounds[2])
+            py = min(max(py, camera_bounds[1]), camera_bounds[3])
+            if px != cam[e, 0] or py != cam[e, 1]:
+                cam[e, 0] = px
+                cam[e, 1] = py
+                moved[e] = True
         elif c == COMMAND:
             kind = cmd_kind[f]
             order = cmd_order[f]

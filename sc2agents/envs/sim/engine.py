@@ -227,9 +227,13 @@ class SimEngine:
         moved = (c != self.state.camera[player, env_ids]).any(axis=1)
         if moved.any():
             self.state.camera[player, env_ids[moved]] = c[moved]
-            self.observers[player].mark_camera_dirty(env_ids[moved])
-            self._rendered[player] = False
-            self._stored[player] = False
+            self.camera_moved(player, env_ids[moved])
+
+    def camera_moved(self, player: int, env_ids: np.ndarray) -> None:
+        """Tell the renderer that ``player``'s camera moved in these games (`set_camera` does)."""
+        self.observers[player].mark_camera_dirty(env_ids)
+        self._rendered[player] = False
+        self._stored[player] = False
 
     def visible_units(self, player: int) -> np.ndarray:
         """Bool ``[N, U]``: live units ``player`` can see (cached until the state changes)."""

@@ -231,18 +231,20 @@ def test_unit_at_ties_pick_the_first_slot_on_both_paths(path):
 
 
 @needs_numba
-@pytest.mark.parametrize("map_name", ["DefeatRoaches", "CollectMineralsAndGas"])
+@pytest.mark.parametrize("map_name", ["DefeatRoaches", "CollectMineralsAndGas", "Simple64"])
 def test_clicks_and_commands_match_numpy_on_random_states(map_name, path):
     # select_point (every act), select_rect (add or not) and the commands, on random selections,
     # owners, deaths and orders, with half the screen points aimed at units (centre or disc edge).
     rng = np.random.default_rng(12)
     ids = np.array(
-        [features.FUNCTION_IDS[n] for n in ("select_point", "select_rect")] + list(_COMMANDS)
+        [features.FUNCTION_IDS[n] for n in ("select_point", "select_rect", "move_camera")]
+        + list(_COMMANDS)
     )
     vecs = [SimVectorEnv(16, map_name, screen_size=64, minimap_size=64, seed=2) for _ in range(2)]
     for vec in vecs:
         vec.reset(seed=2)
     changed = {int(f): 0 for f in ids[:2]}
+    moves = 0
     real = vecs[0].engine.state.alive.copy()  # slots holding units (the others sit at 0, 0)
     for _ in range(40):
         st0 = vecs[0].engine.state
@@ -257,11 +259,12 @@ def test_clicks_and_commands_match_numpy_on_random_states(map_name, path):
             "owner": owner,
             "order": rng.integers(0, 3, st0.order.shape).astype(np.int8),
         }
-        fn = np.where(rng.random(st0.num_envs) < 0.7, ids[rng.integers(0, 2, st0.num_envs)], 0)
-        fn = np.where(fn == 0, rng.choice(ids[2:], st0.num_envs), fn)  # 30% commands
+        fn = np.where(rng.random(st0.num_envs) < 0.7, ids[rng.integers(0, 3, st0.num_envs)], 0)
+        fn = np.where(fn == 0, rng.choice(ids[3:], st0.num_envs), fn)  # 30% commands
         args = (rng.random((fn.size, features.NUM_ARG_TYPES)) * _ARG_HI).astype(np.int64)
         args[~features.FUNCTION_ARG_MASK[fn]] = -1
         before = None
+        camera = st0.camera.copy()
         aim_seed = int(rng.integers(1 << 30))
         for jit, vec in zip((False, True), vecs, strict=True):
             st = vec.engine.state
@@ -279,6 +282,14 @@ def test_clicks_and_commands_match_numpy_on_random_states(map_name, path):
         for f in changed:
             rows = fn == f
             changed[f] += int((vecs[1].engine.state.selected[0][rows] != before[rows]).any(1).sum())
+        moves += int((vecs[1].engine.state.camera != camera).any(-1).sum())
+        # The renderer was told: both renders follow the camera on both paths.
+        obs = [(v.engine.observe_storage(), v.engine.observe()) for v in vecs]
+        for key in ("screen", "minimap"):
+            np.testing.assert_array_equal(obs[0][0][key], obs[1][0][key])
+            np.testing.assert_array_equal(obs[0][1][f"feature_{key}"], obs[1][1][f"feature_{key}"])
     assert all(v > 0 for v in changed.values()), changed  # the clicks selected something
+    if map_name == "Simple64":  # (the mini-games are one screen: the camera cannot move)
+        assert moves > 0
     for vec in vecs:
         vec.close()
