@@ -281,12 +281,10 @@ def _substep_jit(
     target = st.target_unit[:, :k]
     cooldown = st.cooldown[:, :k]
     pos = st.pos[:, :k]
-    d = np.empty((n_env, k, k), f32)
-    enemy = np.empty((n_env, k, k), bool)
-    near = np.empty((n_env, k, k), bool)
-    t_edge = np.empty((n_env, k), f32)
-    in_range = np.empty((n_env, k), bool)
-    firing = np.empty((n_env, k), bool)
+    # Kernel outputs (every element is written before it is read): kept between sub-steps.
+    d, enemy, near, t_edge, in_range, firing, moving, point, arrived, ux, uy, stepl, gdist, s = (
+        _substep_buffers(n_env, k)
+    )
     dynamics_jit.target_kernel(
         pos, rad, alive, ti, owner, order, target, st.aggro[:, :k], cooldown,
         tab.range, tab.acquire, tab.has_weapon, f32(AGGRO_RANGE), dt,
@@ -301,14 +299,6 @@ def _substep_jit(
             tab.splash, tab.attrs, tab.bonus_attr, tab.bonus, tab.damage, tab.hits, tab.armor,
             tab.cooldown, tab.suicide, f32(CALL_FOR_HELP_RANGE), died_by_attack,
         )  # fmt: skip
-    moving = np.empty((n_env, k), bool)
-    point = np.empty((n_env, k), bool)
-    arrived = np.empty((n_env, k), bool)
-    ux = np.empty((n_env, k), f32)
-    uy = np.empty((n_env, k), f32)
-    stepl = np.empty((n_env, k), f32)
-    gdist = np.empty((n_env, k), f32)
-    s = np.empty((n_env, k), f32)
     any_block, any_moving = dynamics_jit.move_kernel(
         pos, st.target_pos[:, :k], rad, alive, ti, order, target, in_range, t_edge,
         died_by_attack, cooldown, d, tab.range, tab.speed, tab.collides, tab.structure, dt,
@@ -335,6 +325,27 @@ def _substep_jit(
         np.array([x0, y0, x1, y1], f32),
     )  # fmt: skip
     return Events(died=alive0 & ~alive, k=k)
+
+
+_BUFFERS: dict[tuple[int, int, int], tuple[np.ndarray, ...]] = {}
+
+
+def _substep_buffers(n_env: int, k: int) -> tuple[np.ndarray, ...]:
+    """Uninitialised output arrays of `_substep_jit`'s kernels, reused (one set per thread).
+
+    ``[N, k, k]`` distance, enemy and near-pair matrices, then the ``[N, k]`` per-unit outputs.
+    A fresh ``np.empty`` of the pairwise size is mapped and faulted in on every sub-step.
+    """
+    key = (threading.get_ident(), n_env, k)
+    bufs = _BUFFERS.get(key)
+    if bufs is None:
+        if len(_BUFFERS) > 64:  # the live-slot count k wanders: keep the cache small
+            _BUFFERS.clear()
+        f32, b = np.float32, np.bool_
+        pair = [np.empty((n_env, k, k), t) for t in (f32, b, b)]
+        unit = [np.empty((n_env, k), t) for t in (f32, b, b, b, b, b, f32, f32, f32, f32, f32)]
+        bufs = _BUFFERS[key] = (*pair, *unit)
+    return bufs
 
 
 def _pop_queue(st: SimState, k: int, start: np.ndarray) -> None:
