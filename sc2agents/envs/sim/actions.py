@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from sc2agents.envs.sim.engine import SimEngine
     from sc2agents.envs.sim.state import SimState
 
-__all__ = ["apply_actions", "available_mask", "calls_to_arrays", "validate"]
+__all__ = ["apply_actions", "arg_limits", "available_mask", "calls_to_arrays", "validate"]
 
 _F = features.FUNCTION_IDS
 _A = {name: i for i, name in enumerate(features.ARG_TYPES)}
@@ -159,6 +159,29 @@ def _available_units(st: SimState, player: int, mask: np.ndarray) -> None:
             mask[rows] |= tab.functions[t]
 
 
+_NO_SKIP = np.zeros(0, bool)
+_NO_ARGS = np.zeros((0, features.NUM_ARG_TYPES), np.int64)
+_ARG_LIMITS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def arg_limits(screen_size: int, minimap_size: int) -> np.ndarray:
+    """int64 ``[13]``: one past the largest value of each argument (points flattened)."""
+    key = (int(screen_size), int(minimap_size))
+    hi = _ARG_LIMITS.get(key)
+    if hi is None:
+        hi = np.zeros(features.NUM_ARG_TYPES, np.int64)
+        for name, i in _A.items():
+            if name in ("screen", "screen2"):
+                hi[i] = screen_size * screen_size
+            elif name == "minimap":
+                hi[i] = minimap_size * minimap_size
+            else:
+                hi[i] = features.ARG_TYPE_SIZES[name]
+        hi.flags.writeable = False
+        _ARG_LIMITS[key] = hi
+    return hi
+
+
 def validate(
     fn: np.ndarray,
     args: np.ndarray,
@@ -173,8 +196,15 @@ def validate(
     Raises:
         ValueError: (``action_error="raise"``) like PySC2's ``Features.transform_action``.
     """
-    fn = np.asarray(fn, np.int64).copy()
     args = np.asarray(args)
+    if dynamics.jit_enabled():  # one compiled pass; the numpy checks below report problems
+        out = np.empty(np.shape(fn), np.int64)
+        hi = arg_limits(screen_size, minimap_size)
+        if actions_jit.check_kernel(
+            fn, args, avail, features.FUNCTION_ARG_MASK, hi, _NO_SKIP, _NO_OP, out, _NO_ARGS
+        ) == 0:  # fmt: skip
+            return out
+    fn = np.asarray(fn, np.int64).copy()
     bad_id = (fn < 0) | (fn >= features.NUM_FUNCTIONS)
     problems: list[str] = []
     if bad_id.any():
@@ -187,14 +217,7 @@ def validate(
         f = features.FUNCTIONS[int(fn[i])]
         problems.append(f"game {i}: Function {int(f.id)}/{f.name} is currently not available")
     need = features.FUNCTION_ARG_MASK[fn]  # [N, 13]
-    hi = np.zeros(features.NUM_ARG_TYPES, np.int64)
-    for name, i in _A.items():
-        if name in ("screen", "screen2"):
-            hi[i] = screen_size * screen_size
-        elif name == "minimap":
-            hi[i] = minimap_size * minimap_size
-        else:
-            hi[i] = features.ARG_TYPE_SIZES[name]
+    hi = arg_limits(screen_size, minimap_size)
     out_of_range = need & ((args < 0) | (args >= hi[None, :]))
     bad_args = out_of_range.any(axis=1)
     if bad_args.any():

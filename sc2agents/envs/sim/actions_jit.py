@@ -4,18 +4,18 @@ The numpy implementation in `actions` stays the reference. `apply_kernel` walks 
 and applies each one's function: the unit commands (`actions._commands`: the world point, screen
 or minimap, clamped to the playable area, the enemy clicked on, then the orders of the selected
 own units offering the command, immediate or shift-queued behind a busy unit's current order),
-``select_point`` / ``select_rect`` (`actions._select_point` / `_select_rect`) and
-``select_army`` / ``select_unit`` / ``select_control_group``; ``move_camera`` and the functions a
-scenario implements are left to Python (`actions._apply_rest`); ``move_camera`` is applied here
-and the caller told which cameras moved. `screen_to_world_kernel`,
-`on_screen_kernel` and `unit_at_kernel` replace `actions._screen_to_world`, `_on_screen` and
-`_unit_at` (clicks on the screen; the economy's functions use them), and `available_kernel` the
-unit part of `actions.available_mask`. The clicks replay the numpy float32 arithmetic operation
-by operation (Python constants cast to float32 as numpy 2 does, the first slot winning distance
-ties as ``argmin``); the rest only copies values and evaluates boolean expressions. Both paths
-give the same state bit for bit (``tests/envs/sim/test_actions_jit.py`` compares both paths after
-every step of every registered scenario, with actions biased towards these functions, and on
-random states).
+``select_point`` / ``select_rect`` (`actions._select_point` / `_select_rect`),
+``select_army`` / ``select_unit`` / ``select_control_group`` and ``move_camera`` (the caller is
+told which cameras moved); the functions a scenario implements are left to Python
+(`actions._apply_rest`). `screen_to_world_kernel`, `on_screen_kernel` and `unit_at_kernel`
+replace `actions._screen_to_world`, `_on_screen` and `_unit_at` (clicks on the screen; the
+economy's functions use them), `available_kernel` the unit part of `actions.available_mask` and
+`check_kernel` the checks of `actions.validate` (and of `SimVectorEnv`) where every action is
+valid. The clicks replay the numpy float32 arithmetic operation by operation (Python constants
+cast to float32 as numpy 2 does, the first slot winning distance ties as ``argmin``); the rest
+only copies values and evaluates boolean expressions. Both paths give the same state bit for bit
+(``tests/envs/sim/test_actions_jit.py`` compares both paths after every step of every registered
+scenario, with actions biased towards these functions, and on random states).
 
 numba is used instead of numpy here because at 64 games the numpy version is dominated by the
 per-call overhead of many tiny gathers and scatters (a dozen per function, a loop over the
@@ -44,6 +44,7 @@ __all__ = [
     "SELECT_UNIT",
     "apply_kernel",
     "available_kernel",
+    "check_kernel",
     "on_screen_kernel",
     "screen_to_world_kernel",
     "unit_at_kernel",
@@ -512,3 +513,38 @@ def apply_kernel(  # noqa: PLR0913
                 control_groups, alive, owner, type_idx, army,
             )  # fmt: skip
     return rest
+
+
+@_jit
+def check_kernel(fn, args, avail, arg_mask, hi, skip, no_op, fn_out, args_out):
+    """Copy actions to int64 and count the invalid ones (`actions.validate`'s checks, one pass).
+
+    Game ``e`` is invalid when ``fn[e]`` is not a function id, is not available
+    (``avail[e, fn[e]]``) or one of its arguments (``arg_mask[fn[e]]``) is outside
+    ``[0, hi)``. Games with ``skip[e]`` (size 0: none) get ``no_op`` and -1 arguments instead
+    and are never invalid. ``args_out`` of size 0 is not written. Returns the invalid count (the
+    caller reports them with the numpy checks).
+    """
+    bad = 0
+    n_f = arg_mask.shape[0]
+    n_a = hi.size
+    copy_args = args_out.size > 0
+    for e in range(fn.size):
+        if skip.size > 0 and skip[e]:
+            fn_out[e] = no_op
+            if copy_args:
+                args_out[e, :] = -1
+            continue
+        f = fn[e]
+        fn_out[e] = f
+        if copy_args:
+            for j in range(n_a):
+                args_out[e, j] = args[e, j]
+        if f < 0 or f >= n_f or not avail[e, f]:
+            bad += 1
+            continue
+        for j in range(n_a):
+            if arg_mask[f, j] and (args[e, j] < 0 or args[e, j] >= hi[j]):
+                bad += 1
+                break
+    return bad

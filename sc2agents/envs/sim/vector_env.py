@@ -267,6 +267,12 @@ class SimVectorEnv(gymnasium.vector.VectorEnv):
             self.single_action_space, self.num_envs
         )
         self._arg_high = _arg_highs(self.screen_size, self.minimap_size)
+        self._arg_limit = self._arg_high + 1
+        from sc2agents.envs.sim import actions_jit, dynamics
+
+        # `actions_jit.check_kernel` counts the invalid actions (numba path); numpy names them.
+        self._check = actions_jit.check_kernel
+        self._jit = dynamics.jit_enabled
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self._returns = np.zeros(self.num_envs, dtype=np.float64)
         self._lengths = np.zeros(self.num_envs, dtype=np.int64)
@@ -302,6 +308,14 @@ class SimVectorEnv(gymnasium.vector.VectorEnv):
             raise ValueError(
                 f"SimVectorEnv.step: actions must be integers, got {fn.dtype} / {args.dtype}"
             )
+        if self._jit():  # one compiled pass while every action is valid
+            out_fn = np.empty(self.num_envs, np.int64)  # fresh: the caller's are never modified
+            out_args = np.empty((self.num_envs, features.NUM_ARG_TYPES), np.int64)
+            if not self._check(
+                fn, args, available, features.FUNCTION_ARG_MASK, self._arg_limit,
+                self._autoreset, _NO_OP, out_fn, out_args,
+            ):  # fmt: skip
+                return out_fn, out_args
         fn = fn.astype(np.int64)  # copies: the caller's arrays are never modified
         args = args.astype(np.int64)
         fn[self._autoreset] = _NO_OP

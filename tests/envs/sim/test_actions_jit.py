@@ -293,3 +293,48 @@ def test_clicks_and_commands_match_numpy_on_random_states(map_name, path):
         assert moves > 0
     for vec in vecs:
         vec.close()
+
+
+@needs_numba
+def test_check_kernel_counts_what_the_numpy_checks_reject(path):
+    # Unknown ids, unavailable functions and out-of-range arguments, some games skipped: the
+    # kernel's count and copies match the numpy checks of `validate` and `SimVectorEnv._encode`.
+    rng = np.random.default_rng(21)
+    n = 64
+    hi = actions.arg_limits(64, 48)
+    for trial in range(30):
+        fn = rng.integers(-3, features.NUM_FUNCTIONS + 3, n)
+        fn[rng.random(n) < 0.5] = features.FUNCTION_IDS["select_rect"]
+        args = (rng.random((n, hi.size)) * hi * 1.02).astype(np.int64) - (trial % 3 == 0)
+        avail = rng.random((n, features.NUM_FUNCTIONS)) < 0.9
+        skip = rng.random(n) < 0.2 if trial % 2 else np.zeros(0, bool)
+        out_fn = np.empty(n, np.int64)
+        out_args = np.empty((n, hi.size), np.int64)
+        bad = actions_jit.check_kernel(
+            fn, args, avail, features.FUNCTION_ARG_MASK, hi, skip, 0, out_fn, out_args
+        )
+        keep = np.ones(n, bool) if skip.size == 0 else ~skip
+        safe = np.clip(fn, 0, features.NUM_FUNCTIONS - 1)
+        bad_id = (fn < 0) | (fn >= features.NUM_FUNCTIONS)
+        unavailable = ~avail[np.arange(n), safe]
+        used = features.FUNCTION_ARG_MASK[safe]
+        bad_arg = (used & ((args < 0) | (args >= hi))).any(axis=1)
+        assert bad == int(((bad_id | unavailable | bad_arg) & keep).sum())
+        np.testing.assert_array_equal(out_fn, np.where(keep, fn, 0))
+        np.testing.assert_array_equal(out_args, np.where(keep[:, None], args, -1))
+        assert 0 < bad < n  # both kinds of games in every trial
+        messages = []
+        for jit in (False, True):  # validate: the same message on both paths
+            dynamics.set_jit(jit)
+            with pytest.raises(ValueError) as err:
+                actions.validate(fn, args, avail, 64, 48, "raise")
+            messages.append(str(err.value))
+        assert messages[0] == messages[1]
+    ok = np.zeros(n, np.int64)  # no_op everywhere: valid, returned as int64 on both paths
+    avail[:, 0] = True
+    for jit in (False, True):
+        dynamics.set_jit(jit)
+        got = actions.validate(
+            ok.astype(np.int32), np.full((n, hi.size), -1), avail, 64, 48, "raise"
+        )
+        assert got.dtype == np.int64 and not got.any()
