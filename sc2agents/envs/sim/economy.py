@@ -354,6 +354,12 @@ class EconomyScenario(Scenario):
     # ------------------------------------------------------------------ actions
     def _select_idle(self, st: SimState, p: int, envs: np.ndarray, act: np.ndarray) -> None:
         tab = units.TABLE
+        if dynamics.jit_enabled():
+            economy_jit.select_idle_kernel(
+                st.selected[p], st.alive, st.owner, st.type_idx, st.order, tab.worker, p + 1,
+                _IDLE, np.asarray(envs, np.int64), np.asarray(act, np.int64),
+            )  # fmt: skip
+            return
         idle = (
             st.alive[envs]
             & (st.owner[envs] == p + 1)
@@ -406,6 +412,13 @@ class EconomyScenario(Scenario):
 
     def _return_cargo(self, st: SimState, p: int, envs: np.ndarray) -> None:
         X = st.extra
+        if dynamics.jit_enabled():
+            economy_jit.return_cargo_kernel(
+                st.selected[p], st.alive, st.owner, st.type_idx, units.TABLE.worker, p + 1,
+                np.asarray(envs, np.int64), X["cargo"], X["cargo_gas"], X["job"], X["job_tgt"],
+                X["phase"], X["held"], st.order, JOB_ORDER,
+            )  # fmt: skip
+            return
         w = self._selected_workers(st, p, envs)
         ee, uu = np.nonzero(w)
         e = envs[ee]
@@ -442,6 +455,9 @@ class EconomyScenario(Scenario):
         X = st.extra
         size = int(B.ECON.footprint[t])
         tt = np.full(envs.size, t)
+        afford = self._cost_ok(st, p, envs, tt)
+        if not afford.any():  # the cheap check first (the order is given nowhere then)
+            return
         if t == _REF:
             g = sim_actions._unit_at(eng, p, envs, pt)
             gs = np.maximum(g, 0)
@@ -450,7 +466,7 @@ class EconomyScenario(Scenario):
         else:
             centre = B.snap_centre(pt, np.full(envs.size, size))
             ok = place_ok(st, self.buildable, envs, centre, np.full(envs.size, size))
-        ok &= self._cost_ok(st, p, envs, tt)
+        ok &= afford
         if not ok.any():
             return
         w = self._selected_workers(st, p, envs)
@@ -472,6 +488,9 @@ class EconomyScenario(Scenario):
 
     def _train(self, st: SimState, p: int, envs: np.ndarray, t: int) -> None:
         X = st.extra
+        afford = self._cost_ok(st, p, envs, np.full(envs.size, t))
+        if not afford.any():  # the cheap check first (nothing is queued then)
+            return
         prod = B.ECON.producer[t]
         cand = (
             st.selected[p, envs]
@@ -490,7 +509,7 @@ class EconomyScenario(Scenario):
         used = np.where(own, units.TABLE.supply[st.type_idx[envs]], 0).sum(axis=1)
         used = used + X["food_queued"][envs, p]
         ok &= used + supply <= X["food_cap"][envs, p] + 1e-6
-        ok &= self._cost_ok(st, p, envs, np.full(envs.size, t))
+        ok &= afford
         rows = rows[ok]
         if rows.size == 0:
             return

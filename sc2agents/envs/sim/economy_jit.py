@@ -512,3 +512,72 @@ def place_ok_kernel(buildable, occupied, w, h, e, x0, y0, size, out):
                     if not buildable[yy, xx] or occupied[e[i], yy, xx]:
                         ok = False
         out[i] = ok
+
+
+@_jit
+def select_idle_kernel(selected, alive, owner, type_idx, order, t_worker, player_id, idle_order,
+                       envs, act):  # fmt: skip
+    """``select_idle_worker`` (`economy.EconomyScenario._select_idle`) in the games ``envs``.
+
+    ``act`` per game: 0 select the first idle worker, 1 add it, 2 select all idle workers,
+    else add them all. ``selected`` is the player's ``[N, U]`` selection (updated in place).
+    """
+    u_max = alive.shape[1]
+    for i in range(envs.size):
+        e = envs[i]
+        a = act[i]
+        first = -1
+        for u in range(u_max):
+            if (
+                alive[e, u]
+                and owner[e, u] == player_id
+                and t_worker[type_idx[e, u]]
+                and order[e, u] == idle_order
+            ):
+                first = u
+                break
+        for u in range(u_max):
+            idle = (
+                alive[e, u]
+                and owner[e, u] == player_id
+                and t_worker[type_idx[e, u]]
+                and order[e, u] == idle_order
+            )
+            sel = selected[e, u] and alive[e, u]
+            if a == 0:
+                new = u == first
+            elif a == 1:
+                new = sel or u == first
+            elif a == 2:
+                new = idle
+            else:
+                new = sel or idle
+            selected[e, u] = new
+
+
+@_jit
+def return_cargo_kernel(selected, alive, owner, type_idx, t_worker, player_id, envs, cargo,
+                        cargo_gas, job, job_tgt, phase, held, order, job_order):  # fmt: skip
+    """``Harvest_Return_quick`` (`economy.EconomyScenario._return_cargo`) in the games ``envs``.
+
+    Every selected own worker carrying something heads for a base; one without a job takes the
+    job of its cargo with no resource to go back to (it goes idle after the drop-off).
+    """
+    u_max = alive.shape[1]
+    for i in range(envs.size):
+        e = envs[i]
+        for u in range(u_max):
+            if not (
+                selected[e, u]
+                and alive[e, u]
+                and owner[e, u] == player_id
+                and t_worker[type_idx[e, u]]
+                and cargo[e, u] > _F(0.0)
+            ):
+                continue
+            if job[e, u] == 0:
+                job[e, u] = _GAS if cargo_gas[e, u] else _MINE
+                job_tgt[e, u] = 0
+            phase[e, u] = _TO_BASE
+            held[e, u] = False
+            order[e, u] = job_order

@@ -283,3 +283,33 @@ def test_place_ok_kernel_matches_numpy(path):
         out.append(economy.place_ok(st, eng.scenario.buildable, e, centre, size))
     np.testing.assert_array_equal(out[0], out[1])
     assert out[0].any() and not out[0].all()
+
+
+@needs_numba
+@pytest.mark.parametrize("seed", [5, 6])
+def test_select_idle_and_return_cargo_kernels_match_numpy(path, seed):
+    """``select_idle_worker`` (every ``select_worker`` value) and ``Harvest_Return_quick``."""
+    base = _random_melee_state(seed)
+    rng = np.random.default_rng(seed)
+    st0 = base.state
+    workers = st0.alive & units.TABLE.worker[st0.type_idx]
+    st0.extra["cargo"][workers] = np.where(rng.random(int(workers.sum())) < 0.5, 5.0, 0.0)
+    st0.extra["cargo_gas"][workers] = rng.random(int(workers.sum())) < 0.3
+    st0.extra["job"][workers] = rng.integers(0, 4, int(workers.sum()))
+    envs = np.sort(rng.choice(base.num_envs, 4, replace=False))
+    act = rng.integers(0, 4, envs.size)
+    out = []
+    for jit in (False, True):
+        dynamics.set_jit(jit)
+        st = st0.copy()
+        for p in range(2):
+            base.scenario._select_idle(st, p, envs, act)
+            base.scenario._return_cargo(st, p, envs[::2])
+        out.append(st)
+    a, b = out
+    np.testing.assert_array_equal(a.selected, b.selected)
+    np.testing.assert_array_equal(a.order, b.order)
+    for k in ("job", "job_tgt", "phase", "held"):
+        np.testing.assert_array_equal(a.extra[k], b.extra[k], err_msg=k)
+    assert not np.array_equal(a.selected, st0.selected), "nothing was selected"
+    assert not np.array_equal(a.extra["phase"], st0.extra["phase"]), "nobody returned cargo"
