@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sc2agents.bin import study
@@ -24,6 +26,13 @@ def test_value_bias_tiny_end_to_end_and_resume(in_tmp):
     mtimes = [p.stat().st_mtime_ns for p in cells]
     study.run("value_bias", "tiny", out=str(in_tmp / "reports"))  # resume: nothing redone
     assert [p.stat().st_mtime_ns for p in cells] == mtimes
+    # The same cells in two local processes give the same numbers (cells are seeded).
+    rep2 = study.run("value_bias", "tiny", out=str(in_tmp / "reports2"), processes=2)
+    assert "cells finished: 6 / 6" in rep2.read_text()
+    for p in cells:
+        a = json.loads(p.read_text())
+        b = json.loads((rep2.parent / "cells" / p.name).read_text())
+        assert a["value"]["overall"] == b["value"]["overall"], p.name
 
 
 @pytest.mark.slow
@@ -34,6 +43,8 @@ def test_extraction_tiny_runs_policies(in_tmp):
 
 
 def test_bad_budget_and_config(in_tmp):
+    with pytest.raises(ValueError, match="workers and processes must be >= 0"):
+        study.run("value_bias", "tiny", out=str(in_tmp / "reports"), processes=-1)
     with pytest.raises(ValueError, match="no budget 'huge'"):
         study.run("value_bias", "huge", out=str(in_tmp / "reports"))
     with pytest.raises(ValueError, match="does not exist"):
