@@ -230,6 +230,11 @@ def mark_footprint(
         occ[int(e[i]), b : min(h, int(y0[i] + hh[i])), a : min(w, int(x0[i] + size[i]))] = v
 
 
+def _sorted(a: np.ndarray) -> bool:
+    """Whether ``a`` is non-decreasing."""
+    return bool(a.size < 2 or (a[1:] >= a[:-1]).all())
+
+
 def place_ok(
     st: SimState, buildable: np.ndarray, e: np.ndarray, centre: np.ndarray, size: np.ndarray
 ) -> np.ndarray:
@@ -865,31 +870,40 @@ class EconomyScenario(Scenario):
             ok[nr] = place_ok(st, self.buildable, e[nr], centre[nr], size[nr])
         # tech requirement still met
         req = B.ECON.requires[t]
-        for i in np.flatnonzero(ok & (req >= 0)):
-            has = (
-                st.alive[e[i]]
-                & (st.owner[e[i]] == owner[i])
-                & (st.type_idx[e[i]] == req[i])
-                & ~X["building"][e[i]]
-            ).any()
-            ok[i] = bool(has)
+        chk = np.flatnonzero(ok & (req >= 0))
+        if chk.size:
+            ec = e[chk]
+            ok[chk] = (
+                st.alive[ec]
+                & (st.owner[ec] == owner[chk, None])
+                & (st.type_idx[ec] == req[chk, None])
+                & ~X["building"][ec]
+            ).any(axis=1)
         idx = np.flatnonzero(site_mask)
         # sites taken by an earlier arrival of this same sub-step fail too (one at a time)
-        taken: set[tuple[int, int]] = set()
-        for i in np.flatnonzero(ok):
-            if is_ref[i]:
-                key = (int(e[i]), -1 - int(g[i]))
-                ok[i] = key not in taken
-            else:
-                ok[i] = bool(
-                    place_ok(st, self.buildable, e[i : i + 1], centre[i : i + 1], size[i : i + 1])[
-                        0
-                    ]
-                )
-                key = (int(e[i]), i)
-                if ok[i]:
-                    mark_footprint(st, e[i : i + 1], centre[i : i + 1], size[i : i + 1], True)
-            taken.add(key)
+        if dynamics.jit_enabled():
+            x0, y0 = B.footprint_cells(centre, size)
+            w, h = st.map_size
+            economy_jit.claim_sites_kernel(
+                ok, np.asarray(e, np.int64), is_ref, np.asarray(g, np.int64), x0, y0,
+                size.astype(np.int64), self.buildable, X["occupied"], w, h,
+            )  # fmt: skip
+        else:
+            taken: set[tuple[int, int]] = set()
+            for i in np.flatnonzero(ok):
+                if is_ref[i]:
+                    key = (int(e[i]), -1 - int(g[i]))
+                    ok[i] = key not in taken
+                else:
+                    ok[i] = bool(
+                        place_ok(
+                            st, self.buildable, e[i : i + 1], centre[i : i + 1], size[i : i + 1]
+                        )[0]
+                    )
+                    key = (int(e[i]), i)
+                    if ok[i]:
+                        mark_footprint(st, e[i : i + 1], centre[i : i + 1], size[i : i + 1], True)
+                taken.add(key)
         fail = ~ok
         if fail.any():
             for pl in range(st.num_players):
@@ -898,19 +912,33 @@ class EconomyScenario(Scenario):
             X["job"][e[fail], u[fail]] = 0
             new_phase[idx[fail]] = 0
             st.order[e[fail], u[fail]] = Order.IDLE
-        for i in np.flatnonzero(ok):  # a few buildings per sub-step at most
-            ei = e[i : i + 1]
-            raw = int(units.TABLE.raw_id[t[i]])
-            s = spawn(st, ei, raw, int(owner[i]), centre[i : i + 1][:, None, :])[0, 0]
-            hp = st.health_max[ei[0], s]
-            st.health[ei[0], s] = max(1.0, 0.1 * hp)
-            X["building"][ei[0], s] = True
-            X["builder"][ei[0], s] = u[i] + 1
-            X["job_tgt"][ei[0], u[i]] = s + 1
-            if is_ref[i]:
-                X["geyser"][ei[0], s] = g[i] + 1
-                X["refinery"][ei[0], g[i]] = s + 1
-            new_phase[idx[i]] = _CONSTRUCT
+        go = np.flatnonzero(ok)
+        if go.size == 0:
+            return
+        # Spawn the buildings in site order within a game; `spawn` takes distinct games, so a
+        # game with several sites takes several rounds (its n-th site in round n).
+        ge = e[go]
+        first = np.r_[True, ge[1:] != ge[:-1]] if _sorted(ge) else None
+        if first is None:  # games out of order: one site per call, in order
+            rounds = [go[i : i + 1] for i in range(go.size)]
+        else:
+            at = np.arange(go.size)
+            rank = at - np.maximum.accumulate(np.where(first, at, 0))
+            rounds = [go[rank == r] for r in range(int(rank.max()) + 1)]
+        for sel in rounds:
+            es, us = e[sel], u[sel]
+            raw = units.TABLE.raw_id[t[sel]][:, None]
+            slots = spawn(st, es, raw, owner[sel][:, None], centre[sel][:, None, :])[:, 0]
+            hp = st.health_max[es, slots]
+            st.health[es, slots] = np.maximum(1.0, 0.1 * hp)
+            X["building"][es, slots] = True
+            X["builder"][es, slots] = us + 1
+            X["job_tgt"][es, us] = slots + 1
+            r = is_ref[sel]
+            if r.any():
+                X["geyser"][es[r], slots[r]] = g[sel][r] + 1
+                X["refinery"][es[r], g[sel][r]] = slots[r] + 1
+            new_phase[idx[sel]] = _CONSTRUCT
 
     def _construction(self, st: SimState, dt: np.float32) -> None:
         X = st.extra

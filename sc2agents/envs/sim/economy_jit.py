@@ -581,3 +581,38 @@ def return_cargo_kernel(selected, alive, owner, type_idx, t_worker, player_id, e
             phase[e, u] = _TO_BASE
             held[e, u] = False
             order[e, u] = job_order
+
+
+@_jit
+def claim_sites_kernel(ok, e, is_ref, g, x0, y0, size, buildable, occupied, w, h):
+    """Sites reached this sub-step, in order, take their ground or fail (`_start_construction`).
+
+    A footprint still placeable (inside the map, buildable, unoccupied, earlier sites included)
+    is marked occupied; a refinery fails if an earlier site of this call claimed its geyser.
+    ``ok`` (in: the site is still valid) is updated in place.
+    """
+    m = ok.size
+    ok0 = ok.copy()  # an earlier site claims its geyser even if it failed itself
+    for i in range(m):
+        if not ok[i]:
+            continue
+        if is_ref[i]:
+            for j in range(i):  # an earlier valid site on the same geyser of the same game
+                if ok0[j] and is_ref[j] and e[j] == e[i] and g[j] == g[i]:
+                    ok[i] = False
+                    break
+            continue
+        s = size[i]
+        a = x0[i]
+        b = y0[i]
+        good = not (a < 0 or b < 0 or a + s > w or b + s > h)
+        if good:
+            for yy in range(b, b + s):
+                for xx in range(a, a + s):
+                    if not buildable[yy, xx] or occupied[e[i], yy, xx]:
+                        good = False
+        ok[i] = good
+        if good:
+            for yy in range(max(b, 0), min(h, b + s)):
+                for xx in range(max(a, 0), min(w, a + s)):
+                    occupied[e[i], yy, xx] = True

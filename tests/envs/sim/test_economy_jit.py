@@ -313,3 +313,60 @@ def test_select_idle_and_return_cargo_kernels_match_numpy(path, seed):
         np.testing.assert_array_equal(a.extra[k], b.extra[k], err_msg=k)
     assert not np.array_equal(a.selected, st0.selected), "nothing was selected"
     assert not np.array_equal(a.extra["phase"], st0.extra["phase"]), "nobody returned cargo"
+
+
+def _crowded_sites(jit: bool):
+    """Seven SCVs of two games reach their sites in one sub-step: overlapping depots, a barracks
+    without a finished depot, two refineries on one geyser, a site on the minerals."""
+    dynamics.set_jit(jit)
+    eng = SimEngine("Simple64", 2, seed=0, num_players=2)
+    eng.reset()
+    st = eng.state
+    X = st.extra
+    sc = eng.scenario
+    T = units.type_index
+    scv = np.flatnonzero(st.alive[0] & (st.type_idx[0] == T(B.SCV)) & (st.owner[0] == 1))
+    geyser = np.flatnonzero(st.alive[0] & (st.type_idx[0] == T(B.GEYSER)))[0]
+    mineral = np.flatnonzero(st.alive[0] & (st.type_idx[0] == T(B.MINERAL)))[0]
+    sites = [
+        (B.SUPPLY_DEPOT, (22.0, 24.0)),
+        (B.SUPPLY_DEPOT, (23.0, 24.0)),  # overlaps the first: fails
+        (B.BARRACKS, (26.5, 20.5)),  # no finished depot: fails
+        (B.REFINERY, tuple(st.pos[0, geyser])),
+        (B.REFINERY, tuple(st.pos[0, geyser])),  # same geyser: fails
+        (B.SUPPLY_DEPOT, tuple(np.round(st.pos[0, mineral]))),  # on the minerals: fails
+        (B.SUPPLY_DEPOT, (22.0, 28.0)),
+    ]
+    e = np.zeros(len(sites), np.int64)
+    u = scv[: len(sites)]
+    for (raw, xy), w in zip(sites, u, strict=True):
+        X["job"][0, w] = 3
+        X["phase"][0, w] = 5
+        X["job_type"][0, w] = T(raw) + 1
+        X["job_pos"][0, w] = xy
+    # game 1: the same first two sites
+    e = np.r_[e, 1, 1]
+    u = np.r_[u, scv[:2]]
+    for w, (raw, xy) in zip(scv[:2], sites[:2], strict=True):
+        X["job"][1, w] = 3
+        X["phase"][1, w] = 5
+        X["job_type"][1, w] = T(raw) + 1
+        X["job_pos"][1, w] = xy
+    new_phase = np.full(e.size, 5, np.int8)
+    sc._start_construction(st, e, u, st.owner[e, u], new_phase, np.ones(e.size, bool))
+    return st, new_phase
+
+
+@needs_numba
+def test_construction_starts_match_numpy_on_crowded_sites(path):
+    (a, pa), (b, pb) = _crowded_sites(False), _crowded_sites(True)
+    np.testing.assert_array_equal(pa, pb)
+    for f in dataclasses.fields(a):
+        va = getattr(a, f.name)
+        if isinstance(va, np.ndarray):
+            np.testing.assert_array_equal(va, getattr(b, f.name), err_msg=f.name)
+    for k in a.extra:
+        np.testing.assert_array_equal(a.extra[k], b.extra[k], err_msg=k)
+    # sites 0, 3 and 6 of game 0 and site 0 of game 1 start; the others fail
+    assert pa.tolist() == [6, 0, 0, 6, 0, 0, 6, 6, 0]
+    assert a.extra["building"].sum() == 4
