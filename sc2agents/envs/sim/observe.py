@@ -67,6 +67,9 @@ _STORE_S = features.storage_channels(features.SCREEN_LAYERS)
 _STORE_M = features.storage_channels(features.MINIMAP_LAYERS)
 _SC = {spec.name: i for i, spec in enumerate(_STORE_S)}
 _MC = {spec.name: i for i, spec in enumerate(_STORE_M)}
+# The terrain layers drawn under the camera and their storage channels on the screen.
+_TERRAIN = ("height_map", "pathable", "buildable")
+_TERRAIN_CHANS = np.array([_SC[name] for name in _TERRAIN], np.int64)
 
 
 def _storage_lut(spec: features.LayerSpec) -> np.ndarray:
@@ -359,6 +362,8 @@ class Observer:
         self.drawn_units = [0, 0]  # units drawn last render (screen, minimap), for benchmarks
         self._drawn_camera = np.full((self.n, 2), np.nan, np.float32)
         self._minimap_cells()
+        # Map cells from the camera centre to each screen pixel's centre (`_screen_cells`).
+        self._screen_offsets = (np.arange(self.s) + 0.5) / self.px_per_cell - self.cam_w / 2
         self.storage: StorageBuffers | None = None  # created by the first `render_storage`
 
     @property
@@ -414,7 +419,7 @@ class Observer:
     def _screen_cells(self, cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Map-cell index ``[n, S, S]`` under each screen pixel and its in-map mask."""
         w, h = self.scenario.map_size
-        off = (np.arange(self.s) + 0.5) / self.px_per_cell - self.cam_w / 2  # [S]
+        off = self._screen_offsets  # [S]
         wx = np.floor(cam[:, 0:1] + off[None, :]).astype(np.int64)  # [n, S]
         wy = np.floor(cam[:, 1:2] + off[None, :]).astype(np.int64)
         okx = (wx >= 0) & (wx < w)
@@ -465,6 +470,13 @@ class Observer:
         Own and neutral units always; others only on cells currently visible when fog is on.
         """
         p1 = self.player + 1
+        if dynamics.jit_enabled():  # one compiled pass (tested equal)
+            vis = np.empty_like(st.alive)
+            observe_jit.visible_kernel(
+                st.alive, st.pos, st.owner, st.visibility[self.player], p1, NEUTRAL,
+                bool(self._fog), vis,
+            )  # fmt: skip
+            return vis
         vis = st.alive.copy()
         if self._fog:
             w, h = st.map_size
@@ -609,6 +621,7 @@ class Observer:
             self._terrain_store[name] = np.take(_LUT_S[name], self.terrain[name], mode="clip")
             terrain_m = np.take(_LUT_M[name], self.terrain[name], mode="clip")
             b.minimap[:, _MC[name]] = np.where(mok, terrain_m.ravel()[mcell], 0)
+        self._terrain_stack = np.stack([self._terrain_store[name] for name in _TERRAIN])
         if not self._fog:
             b.minimap[:, _MC["visibility_map"]] = _LUT_M["visibility_map"][2]
             b.screen[:, _SC["visibility_map"]] = _LUT_S["visibility_map"][2]
@@ -620,10 +633,18 @@ class Observer:
         changed = np.flatnonzero((cam != b.drawn_camera).any(axis=1))
         if changed.size == 0:
             return
+        if dynamics.jit_enabled():  # the same bytes, without [n, S, S] index arrays
+            b.drawn_camera[changed] = cam[changed]
+            observe_jit.terrain_kernel(
+                changed, cam, self._screen_offsets, self._terrain_stack, _TERRAIN_CHANS, b.screen,
+                np.float32(self.cam_w / 2), np.float32(self.mm_per_cell), _LUT_M["camera"],
+                _MC["camera"], b.minimap,
+            )  # fmt: skip
+            return
         cam = cam[changed]
         b.drawn_camera[changed] = cam
         cell, ok = self._screen_cells(cam)
-        for name in ("height_map", "pathable", "buildable"):
+        for name in _TERRAIN:
             b.screen[changed, _SC[name]] = np.where(ok, self._terrain_store[name].ravel()[cell], 0)
         half = self.cam_w / 2  # the minimap camera box, as `_render_camera_static`
         lo = np.floor((cam - half) * self.mm_per_cell).astype(np.int64)
@@ -637,6 +658,13 @@ class Observer:
     def _storage_fog(self, st: SimState, b: StorageBuffers) -> None:
         vis = st.visibility[self.player]  # [N, H, W] values 0..2: storage = raw value
         n = self.n
+        if dynamics.jit_enabled():  # the same bytes, without [N, S, S] index arrays
+            mcell, mok = self._mm_cells
+            observe_jit.fog_kernel(
+                st.camera[self.player], self._screen_offsets, vis, b.screen,
+                _SC["visibility_map"], mcell, mok, b.minimap, _MC["visibility_map"],
+            )  # fmt: skip
+            return
         hw = vis.shape[1] * vis.shape[2]
         if b.fog_index is None:  # map cell under each screen pixel, kept while cameras stay
             b.fog_index = np.zeros((n, self.s, self.s), np.intp)

@@ -1,19 +1,27 @@
-"""Numba kernels of the storage render: unit values in one pass, then every unit layer in one.
+"""Numba kernels of the observations: the storage render, the player vector, the unit values.
 
 `unit_values_kernel` gathers the visible units and their layer values through the storage tables
 (`observe.Observer._unit_values` and its table look-ups); `draw_storage_kernel` replaces
-`observe.Observer._draw_storage`.
+`observe.Observer._draw_storage`; `terrain_kernel` and `fog_kernel` the camera-dependent static
+layers and the visibility layers (`observe.Observer._storage_camera_static` / `_storage_fog`: a
+gather through the map row and column under each pixel instead of numpy's full ``[N, S, S]``
+cell-index arrays), `visible_kernel` `observe.Observer.visible_units`, `player_kernel`
+`observe.player_vector`, and `total_value_kernel` / `killed_value_kernel` the score updates of
+`engine.SimEngine`.
 
 The numpy path computes the pixel indices of all unit stencils (`observe._pixels`), then does one
 fancy-index scatter per layer plus a sort for the pixels several units cover. The draw kernel clears
 last frame's footprint and walks the units once, writing every layer at each covered pixel in
 the same order as the numpy scatters (stencil-size buckets, then unit, then stencil pixel, so the
 last writer of a shared pixel is the same unit), and counts the units and coverage per pixel for
-``unit_density``/``unit_density_aa`` in a scratch array. The result is the same bytes
+``unit_density``/``unit_density_aa`` (in the layers themselves where their storage tables are the
+identity, else in a scratch array). The result is the same bytes
 (``tests/envs/sim/test_storage_render.py`` runs on both paths; ``test_dynamics_jit`` compares the
-observations of every scenario).
+observations of every scenario; ``test_observe_jit`` the other kernels on random states).
 
-Used when `dynamics.jit_enabled()` (numba installed and ``SC2AGENTS_SIM_JIT`` not ``0``).
+numba is used because at 64 games these steps are dominated by numpy's per-call overhead and its
+temporaries (index arrays several times the size of the layers they fill). Used when
+`dynamics.jit_enabled()` (numba installed and ``SC2AGENTS_SIM_JIT`` not ``0``).
 """
 
 from __future__ import annotations
@@ -25,10 +33,13 @@ from sc2agents.envs.sim.dynamics_jit import AVAILABLE, _jit
 __all__ = [
     "AVAILABLE",
     "draw_storage_kernel",
+    "fog_kernel",
     "killed_value_kernel",
     "player_kernel",
+    "terrain_kernel",
     "total_value_kernel",
     "unit_values_kernel",
+    "visible_kernel",
 ]
 
 _PACK = 65536  # scratch entry: units * _PACK + summed coverage (coverage <= 16 per unit)
@@ -335,3 +346,104 @@ def killed_value_kernel(died, owner, type_idx, value, neutral, score, col):
         if hit:
             for p in range(n_players):
                 score[p, g, col] += np.int32(acc[p])
+
+
+@_jit
+def _map_lines(c, off, out):
+    """Map row or column under each screen pixel: ``floor(c + off)`` in float64 (as numpy)."""
+    base = np.float64(c)
+    for k in range(off.size):
+        out[k] = np.int64(np.floor(base + off[k]))
+
+
+@_jit
+def terrain_kernel(games, cam, off, terrain, chans, screen, half, mm, box_lut, box_chan, minimap):
+    """The camera-dependent static layers of `observe.Observer._storage_camera_static`.
+
+    For each game in ``games``: ``screen[g, chans[l]]`` = ``terrain[l]`` at the map cell under
+    each pixel (0 off the map; the map row/column of pixel ``k`` is ``floor(cam + off[k])``, as
+    `observe.Observer._screen_cells`), and ``minimap[g, box_chan]`` the camera box through
+    ``box_lut`` (``half``, ``mm``: float32 half camera width and minimap pixels per cell).
+    """
+    h = terrain.shape[1]
+    w = terrain.shape[2]
+    s = screen.shape[2]
+    m = minimap.shape[2]
+    wx = np.empty(s, np.int64)
+    wy = np.empty(s, np.int64)
+    for i in range(games.size):
+        g = games[i]
+        _map_lines(cam[g, 0], off, wx)
+        _map_lines(cam[g, 1], off, wy)
+        for k in range(chans.size):
+            c = chans[k]
+            for y in range(s):
+                yy = wy[y]
+                row_ok = 0 <= yy < h
+                for x in range(s):
+                    xx = wx[x]
+                    if row_ok and 0 <= xx < w:
+                        screen[g, c, y, x] = terrain[k, yy, xx]
+                    else:
+                        screen[g, c, y, x] = 0
+        lo_x = np.int64(np.floor((cam[g, 0] - half) * mm))
+        lo_y = np.int64(np.floor((cam[g, 1] - half) * mm))
+        hi_x = np.int64(np.ceil((cam[g, 0] + half) * mm))
+        hi_y = np.int64(np.ceil((cam[g, 1] + half) * mm))
+        for y in range(m):
+            for x in range(m):
+                inside = lo_y <= y < hi_y and lo_x <= x < hi_x
+                minimap[g, box_chan, y, x] = box_lut[1 if inside else 0]
+
+
+@_jit
+def fog_kernel(cam, off, vis, screen, chan, mm_cell, mm_ok, minimap, mm_chan):
+    """`observe.Observer._storage_fog`: the visibility layers (storage value = raw value).
+
+    ``screen[g, chan]`` = ``vis[g]`` at the map cell under each pixel (0 off the map),
+    ``minimap[g, mm_chan]`` = ``vis[g].flat[mm_cell]`` where ``mm_ok`` (else 0).
+    """
+    h = vis.shape[1]
+    w = vis.shape[2]
+    s = screen.shape[2]
+    m = minimap.shape[2]
+    wx = np.empty(s, np.int64)
+    wy = np.empty(s, np.int64)
+    for g in range(vis.shape[0]):
+        _map_lines(cam[g, 0], off, wx)
+        _map_lines(cam[g, 1], off, wy)
+        for y in range(s):
+            yy = wy[y]
+            row_ok = 0 <= yy < h
+            for x in range(s):
+                xx = wx[x]
+                if row_ok and 0 <= xx < w:
+                    screen[g, chan, y, x] = vis[g, yy, xx]
+                else:
+                    screen[g, chan, y, x] = 0
+        for y in range(m):
+            for x in range(m):
+                if mm_ok[y, x]:
+                    cell = mm_cell[y, x]
+                    minimap[g, mm_chan, y, x] = vis[g, cell // w, cell % w]
+                else:
+                    minimap[g, mm_chan, y, x] = 0
+
+
+@_jit
+def visible_kernel(alive, pos, owner, visibility, p1, neutral, fog, out):
+    """`observe.Observer.visible_units` into ``out [N, U]``.
+
+    Live units; with ``fog`` others' units only on cells whose ``visibility`` (``[N, H, W]``,
+    the player's) is 2, the cell being the truncated position clipped to the map.
+    """
+    h = visibility.shape[1]
+    w = visibility.shape[2]
+    for g in range(alive.shape[0]):
+        for u in range(alive.shape[1]):
+            v = alive[g, u]
+            if v and fog and owner[g, u] != p1 and owner[g, u] != neutral:
+                cx = min(max(np.int64(pos[g, u, 0]), 0), w - 1)
+                cy = min(max(np.int64(pos[g, u, 1]), 0), h - 1)
+                v = visibility[g, cy, cx] == 2
+            out[g, u] = v

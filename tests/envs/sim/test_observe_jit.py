@@ -92,3 +92,47 @@ def test_half_supply_units_round_up_on_both_paths(path):
     for jit in (False, True):
         dynamics.set_jit(jit)
         assert observe.player_vector(st, 0)[0, food] == 2
+
+
+@needs_numba
+@pytest.mark.parametrize("map_name", ["FindAndDefeatZerglings", "Simple64", "DefeatRoaches"])
+def test_visible_units_and_fog_layers_match_numpy(map_name, path):
+    # Random visibility, owners and positions (some off the map, some negative): the visible
+    # units, then the storage layers (terrain under moved cameras, fog) on both paths.
+    eng = SimEngine(map_name, num_envs=6, seed=2)
+    eng.reset()
+    st = eng.state
+    w, h = eng.map_size
+    rng = np.random.default_rng(9)
+    lo, hi = eng.camera_bounds()[:2], eng.camera_bounds()[2:]
+    seen = 0
+    for _ in range(8):
+        _randomise(eng, rng)
+        st.pos[...] = rng.uniform(-3, max(w, h) + 3, st.pos.shape).astype(np.float32)
+        st.visibility[...] = rng.integers(0, 3, st.visibility.shape)
+        # Inside the camera bounds, or anywhere (the screen then reaches off the map).
+        cam = rng.uniform(lo, hi, (eng.num_envs, 2))
+        cam[::2] = rng.uniform(-5, max(w, h) + 5, (len(cam[::2]), 2))
+        st.camera[0] = cam.astype(np.float32)
+        got = []
+        for jit in (False, True):
+            dynamics.set_jit(jit)
+            eng._invalidate()
+            ob = eng.observers[0]
+            b = ob.storage
+            if b is not None:  # both paths draw every static layer again, over junk
+                b.drawn_camera[:] = np.nan
+                b.screen[:, observe._TERRAIN_CHANS] = 77
+                b.minimap[:, observe._MC["camera"]] = 77
+                if eng.fog:  # (without fog the visibility layers are drawn once)
+                    b.screen[:, observe._SC["visibility_map"]] = 77
+                    b.minimap[:, observe._MC["visibility_map"]] = 77
+            got.append(
+                (ob.visible_units(st), {k: v.copy() for k, v in eng.observe_storage().items()})
+            )
+        np.testing.assert_array_equal(got[0][0], got[1][0])
+        for key, ref in got[0][1].items():
+            np.testing.assert_array_equal(ref, got[1][1][key], err_msg=key)
+        seen += int((got[1][0] != st.alive).sum())
+    if eng.fog:
+        assert seen > 0  # the fog hid some units
