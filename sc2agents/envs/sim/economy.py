@@ -942,6 +942,13 @@ class EconomyScenario(Scenario):
 
     def _construction(self, st: SimState, dt: np.float32) -> None:
         X = st.extra
+        if dynamics.jit_enabled():
+            economy_jit.construction_kernel(
+                st.alive, X["building"], X["builder"], X["job"], X["phase"], X["job_tgt"],
+                X["progress"], st.health, st.health_max, st.type_idx, X["held"], st.order, st.pos,
+                st.target_pos, B.ECON.build_loops, dt, _IDLE,
+            )  # fmt: skip
+            return
         b = st.alive & X["building"]
         if not b.any():
             return

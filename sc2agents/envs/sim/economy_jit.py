@@ -164,7 +164,10 @@ def workers_kernel(  # noqa: PLR0913, PLR0912, PLR0915
     n_site = 0
     n_empty = 0
     for n in range(n_env):
-        # --- a player command (order changed) or a dead unit ends the job ---
+        # --- a player command (order changed) or a dead unit ends the job; list the workers
+        # still on a job and the finished Command Centers (one pass over the slots) ---
+        m_w = 0
+        n_cc = 0
         for u in range(u_max):
             jb = job[n, u]
             if jb > 0 and not (alive[n, u] and order[n, u] == job_order):
@@ -181,18 +184,14 @@ def workers_kernel(  # noqa: PLR0913, PLR0912, PLR0915
                 job[n, u] = 0
                 phase[n, u] = 0
                 held[n, u] = False
-        m_w = 0
-        for u in range(u_max):
             if alive[n, u] and job[n, u] > 0:
                 ws[m_w] = u
                 m_w += 1
-        if m_w == 0:
-            continue
-        n_cc = 0
-        for u in range(u_max):
             if alive[n, u] and type_idx[n, u] == cc_type and not building[n, u]:
                 ccs[n_cc] = u
                 n_cc += 1
+        if m_w == 0:
+            continue
         # --- goals, movement, arrivals, drop-off, mining ---
         for q in range(m_w):
             u = ws[q]
@@ -616,3 +615,44 @@ def claim_sites_kernel(ok, e, is_ref, g, x0, y0, size, buildable, occupied, w, h
             for yy in range(max(b, 0), min(h, b + s)):
                 for xx in range(max(a, 0), min(w, a + s)):
                     occupied[e[i], yy, xx] = True
+
+
+@_jit
+def construction_kernel(alive, building, builder, job, phase, job_tgt, progress, health,
+                        health_max, type_idx, held, order, pos, target_pos, t_build_loops, dt,
+                        idle_order):  # fmt: skip
+    """`economy.EconomyScenario._construction`: buildings whose SCV is at work progress.
+
+    Progress and hit points grow while the building's SCV is alive, on its build job, in the
+    construction phase and at this building; when the build time is reached the building is
+    finished and the SCV goes idle where it stands. Buildings are independent (one SCV each).
+    """
+    n_env, u_max = alive.shape
+    for n in range(n_env):
+        for u in range(u_max):
+            if not (alive[n, u] and building[n, u]):
+                continue
+            bld = np.int64(builder[n, u]) - 1
+            bs = bld if bld > 0 else 0
+            if not (
+                bld >= 0
+                and alive[n, bs]
+                and job[n, bs] == _BUILD
+                and phase[n, bs] == _CONSTRUCT
+                and job_tgt[n, bs] == u + 1
+            ):
+                continue
+            total = t_build_loops[type_idx[n, u]]
+            prog = progress[n, u] + dt
+            progress[n, u] = prog
+            hpm = health_max[n, u]
+            hp = health[n, u] + _F(0.9) * hpm * dt / total
+            health[n, u] = hpm if hpm < hp else hp
+            if prog >= total - _F(1e-3):
+                building[n, u] = False
+                job[n, bs] = 0
+                phase[n, bs] = 0
+                held[n, bs] = False
+                order[n, bs] = idle_order
+                target_pos[n, bs, 0] = pos[n, bs, 0]
+                target_pos[n, bs, 1] = pos[n, bs, 1]
