@@ -31,6 +31,10 @@ What the parameters (`BotParams`) change, per level (`LEVELS`):
 Strength is monotone in the level: `benchmarks/bot_ladder.py` measures the round robin and
 tests/envs/sim/test_bots.py checks adjacent levels on a small seeded one.
 
+The per-step census a bot takes before choosing a task (its units by type, supply, threats) is
+taken only in games where it may act, by `bots_jit.census_kernel` where numba is installed (the
+same numbers as the numpy code, tested).
+
 The same bot plays the economy mini-games (``BotPolicy`` on CollectMineralsAndGas / BuildMarines:
 it mines, trains SCVs, builds refineries / depots, barracks and marines).
 """

@@ -10,6 +10,9 @@ Two implementations give the same state bit for bit: this module's numpy code (t
 the numba kernels of `dynamics_jit` (one fused loop per phase over games and unit pairs; several
 times faster at the unit counts of the mini-games). The kernels run where numba is installed unless
 ``SC2AGENTS_SIM_JIT=0``; `set_jit` switches at run time (``tests/envs/sim/test_dynamics_jit.py``).
+The same switch selects the kernels of the fog of war (`update_visibility`), of the economy
+(`economy_jit`) and of the built-in bots' census (`bots_jit`), each tested equal to its numpy
+reference (``tests/envs/sim/test_economy_jit.py``).
 
 Mechanics, in the order they happen inside a sub-step:
 
@@ -571,7 +574,8 @@ def update_visibility(
     Each own unit stamps the disc of its sight range around its cell. Units of one sight range
     standing on the same cell (workers at a mineral line, a clump of marines) stamp it once, and
     units are grouped by sight radius (not type), so the work is one scatter per radius over the
-    distinct occupied cells.
+    distinct occupied cells. On the numba path `dynamics_jit.visibility_kernel` stamps each disc
+    as row runs instead (the same cells).
 
     Args:
         st: state (``st.visibility[player]`` is updated).

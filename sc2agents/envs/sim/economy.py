@@ -5,7 +5,10 @@ BuildMarines, defined here) and the 1v1 melee (`melee.Simple64`) build on. The e
 hooks of the scenario (see `engine.SimEngine` and `actions`): `attach` (once, with the engine),
 `available_hook` (adds the economy functions to the available-actions mask) and `apply_action`
 (for the function ids in `action_functions`); the per-sub-step work is done in `update`, the
-scenario's trigger hook. Every operation is vectorised over games and units.
+scenario's trigger hook. Every operation is vectorised over games and units; where numba is
+installed (`dynamics.jit_enabled`) the per-sub-step work (workers, construction, production,
+supply), the availability hook and the small actions run as the kernels of `economy_jit`, which
+give this module's numpy results bit for bit (``tests/envs/sim/test_economy_jit.py``).
 
 Mechanics and their sources (LotV, patch 5.0.x; times in game loops, 16 per game second at
 "normal", 22.4 per real second at "faster"):
