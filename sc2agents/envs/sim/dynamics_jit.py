@@ -32,10 +32,12 @@ __all__ = [
     "AVAILABLE",
     "deaths_kernel",
     "move_kernel",
+    "pop_queue_kernel",
     "resolve_kernel",
     "separate_kernel",
     "steer_apply_kernel",
     "target_kernel",
+    "visibility_kernel",
 ]
 
 _F = np.float32

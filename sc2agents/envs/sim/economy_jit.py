@@ -16,7 +16,19 @@ import numpy as np
 
 from sc2agents.envs.sim.dynamics_jit import AVAILABLE, _jit
 
-__all__ = ["AVAILABLE", "available_hook_kernel"]
+__all__ = [
+    "AVAILABLE",
+    "available_hook_kernel",
+    "claim_sites_kernel",
+    "construction_kernel",
+    "place_ok_kernel",
+    "production_kernel",
+    "return_cargo_kernel",
+    "select_idle_kernel",
+    "structures_left_kernel",
+    "supply_kernel",
+    "workers_kernel",
+]
 
 
 @_jit
