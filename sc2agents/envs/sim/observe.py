@@ -659,10 +659,11 @@ class Observer:
         vis = st.visibility[self.player]  # [N, H, W] values 0..2: storage = raw value
         n = self.n
         if dynamics.jit_enabled():  # the same bytes, without [N, S, S] index arrays
-            mcell, mok = self._mm_cells
+            cyc, cxc, mok = self._mm_rows_cols
             observe_jit.fog_kernel(
                 st.camera[self.player], self._screen_offsets, vis, b.screen,
-                _SC["visibility_map"], mcell, mok, b.minimap, _MC["visibility_map"],
+                _SC["visibility_map"], cyc, cxc, mok, self._mm_identity, b.minimap,
+                _MC["visibility_map"],
             )  # fmt: skip
             return
         hw = vis.shape[1] * vis.shape[2]

@@ -397,37 +397,44 @@ def terrain_kernel(games, cam, off, terrain, chans, screen, half, mm, box_lut, b
 
 
 @_jit
-def fog_kernel(cam, off, vis, screen, chan, mm_cell, mm_ok, minimap, mm_chan):
+def fog_kernel(cam, off, vis, screen, chan, mm_row, mm_col, mm_ok, mm_identity, minimap, mm_chan):
     """`observe.Observer._storage_fog`: the visibility layers (storage value = raw value).
 
     ``screen[g, chan]`` = ``vis[g]`` at the map cell under each pixel (0 off the map),
-    ``minimap[g, mm_chan]`` = ``vis[g].flat[mm_cell]`` where ``mm_ok`` (else 0).
+    ``minimap[g, mm_chan, y, x]`` = ``vis[g, mm_row[y], mm_col[x]]`` where ``mm_ok[y, x]``
+    (else 0; ``mm_identity``: one minimap pixel per map cell, a copy). The loops are kept
+    simple so that they compile to vector code.
     """
-    h = vis.shape[1]
-    w = vis.shape[2]
+    n, h, w = vis.shape
     s = screen.shape[2]
     m = minimap.shape[2]
     wx = np.empty(s, np.int64)
     wy = np.empty(s, np.int64)
-    for g in range(vis.shape[0]):
+    for g in range(n):
         _map_lines(cam[g, 0], off, wx)
         _map_lines(cam[g, 1], off, wy)
+        inside = wx[0] >= 0 and wx[s - 1] < w  # (the column grows with the pixel)
         for y in range(s):
             yy = wy[y]
-            row_ok = 0 <= yy < h
-            for x in range(s):
-                xx = wx[x]
-                if row_ok and 0 <= xx < w:
-                    screen[g, chan, y, x] = vis[g, yy, xx]
-                else:
+            if yy < 0 or yy >= h:
+                for x in range(s):
                     screen[g, chan, y, x] = 0
-        for y in range(m):
-            for x in range(m):
-                if mm_ok[y, x]:
-                    cell = mm_cell[y, x]
-                    minimap[g, mm_chan, y, x] = vis[g, cell // w, cell % w]
-                else:
-                    minimap[g, mm_chan, y, x] = 0
+            elif inside:
+                for x in range(s):
+                    screen[g, chan, y, x] = vis[g, yy, wx[x]]
+            else:
+                for x in range(s):
+                    xx = wx[x]
+                    screen[g, chan, y, x] = vis[g, yy, xx] if 0 <= xx < w else 0
+        if mm_identity:
+            for y in range(m):
+                for x in range(m):
+                    minimap[g, mm_chan, y, x] = vis[g, y, x]
+        else:
+            for y in range(m):
+                yy = mm_row[y]
+                for x in range(m):
+                    minimap[g, mm_chan, y, x] = vis[g, yy, mm_col[x]] if mm_ok[y, x] else 0
 
 
 @_jit

@@ -15,6 +15,7 @@ from sc2agents.envs import features
 from sc2agents.envs.sim import dynamics, observe, observe_jit, units
 from sc2agents.envs.sim.engine import SimEngine
 from sc2agents.envs.sim.state import NEUTRAL
+from tests.envs.sim.helpers import Arena
 
 needs_numba = pytest.mark.skipif(not observe_jit.AVAILABLE, reason="numba is not installed")
 
@@ -95,11 +96,21 @@ def test_half_supply_units_round_up_on_both_paths(path):
 
 
 @needs_numba
-@pytest.mark.parametrize("map_name", ["FindAndDefeatZerglings", "Simple64", "DefeatRoaches"])
-def test_visible_units_and_fog_layers_match_numpy(map_name, path):
+@pytest.mark.parametrize(
+    "map_name, minimap",
+    [("FindAndDefeatZerglings", 64), ("FindAndDefeatZerglings", 48), ("Simple64", 64),
+     ("DefeatRoaches", 64), ("wide", 64)],
+)  # fmt: skip
+def test_visible_units_and_fog_layers_match_numpy(map_name, minimap, path):
     # Random visibility, owners and positions (some off the map, some negative): the visible
-    # units, then the storage layers (terrain under moved cameras, fog) on both paths.
-    eng = SimEngine(map_name, num_envs=6, seed=2)
+    # units, then the storage layers (terrain under moved cameras, fog) on both paths, with one
+    # minimap pixel per map cell or not, and a map wider than high (minimap rows off the map).
+    scenario = (
+        Arena(map_size=(48, 30), playable=(2.0, 2.0, 46.0, 28.0), fog=True, max_units=24)
+        if map_name == "wide"
+        else map_name
+    )
+    eng = SimEngine(scenario, num_envs=6, seed=2, minimap_size=minimap)
     eng.reset()
     st = eng.state
     w, h = eng.map_size
