@@ -335,29 +335,35 @@ class Bots:
         half = eng.camera_width / 2 - 0.6
         return mask & (np.abs(pos - cam[:, None, :]) <= half).all(axis=-1)
 
-    def _free_sites(self, i: int, big: bool) -> np.ndarray:
-        """Bool ``[N, S]``: candidate sites of bot ``i`` that are placeable now."""
+    def _free_sites(self, i: int, big: bool, envs: np.ndarray | None = None) -> np.ndarray:
+        """Bool ``[N, S]``: candidate sites of bot ``i`` that are placeable now.
+
+        ``envs``: only these games (rows in that order; default all).
+        """
         st = self.engine.state
+        rows = np.arange(st.num_envs) if envs is None else np.asarray(envs)
         sites = self._sites[i][0 if big else 1]
         size = 3 if big else 2
-        occ = st.extra["occupied"]
+        occ = st.extra["occupied"][rows]
         buildable = self.engine.scenario.buildable
         w, h = st.map_size
         blocked = occ | ~buildable[None]
         # sites an SCV of this bot is already walking to
         X = st.extra
         pe, pu = np.nonzero(
-            st.alive & (st.owner == self.players[i] + 1) & (X["job"] == 3) & (X["phase"] == 5)
+            st.alive[rows]
+            & (st.owner[rows] == self.players[i] + 1)
+            & (X["job"][rows] == 3)
+            & (X["phase"][rows] == 5)
         )
         if pe.size:
-            blocked = blocked.copy()
-            t = X["job_type"][pe, pu].astype(np.int64) - 1
+            t = X["job_type"][rows[pe], pu].astype(np.int64) - 1
             size_p = B.ECON.footprint[t]
-            px0, py0 = B.footprint_cells(X["job_pos"][pe, pu], size_p)
+            px0, py0 = B.footprint_cells(X["job_pos"][rows[pe], pu], size_p)
             for k in range(pe.size):  # a few pending builds
                 a, b, sz = int(px0[k]), int(py0[k]), int(size_p[k])
                 blocked[pe[k], max(0, b) : b + sz, max(0, a) : a + sz] = True
-        integ = np.zeros((st.num_envs, h + 1, w + 1), np.int32)
+        integ = np.zeros((rows.size, h + 1, w + 1), np.int32)
         integ[:, 1:, 1:] = blocked.cumsum(1).cumsum(2)
         x0, y0 = B.footprint_cells(sites, np.full(len(sites), size))
         ok = (x0 >= 0) & (y0 >= 0) & (x0 + size <= w) & (y0 + size <= h)
@@ -369,7 +375,7 @@ class Bots:
             - integ[:, y0c + size, x0c]
             + integ[:, y0c, x0c]
         )
-        cam = st.camera[self.players[i]]
+        cam = st.camera[self.players[i]][rows]
         half = self.engine.camera_width / 2 - size / 2 - 0.5
         inside = (np.abs(sites[None] - cam[:, None, :]) <= half).all(axis=-1)
         # keep a cell of room around production buildings so units can walk out
@@ -544,7 +550,7 @@ class Bots:
             (army_now & ~self.attacking[i] & army_due, _ARMY_T),
         ]
         for cond, t in rules:
-            pick = ready & (task == 0) & np.broadcast_to(cond, (n,))
+            pick = ready & (task == 0) & cond  # (cond: a [N] array or a scalar)
             task[pick] = t
         self._defend = defend
         self._select(eng, i, p, np.flatnonzero(task > 0), task[task > 0], fn, args, avail)
@@ -676,7 +682,7 @@ class Bots:
                     ok = gey.any(axis=1)
                     e, pts = e[ok], st.pos[e[ok], slot[ok]]
                 else:
-                    free = self._free_sites(i, big=bt != _DEPOT)[e]
+                    free = self._free_sites(i, big=bt != _DEPOT, envs=e)
                     ok = free.any(axis=1)
                     k = np.argmax(free, axis=1)
                     sites = self._sites[i][0 if bt != _DEPOT else 1]
