@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import extraction, heads, optimizers, presets, readout
+from sc2agents.networks import extraction, heads, optimizers, presets, readout, spatial
 from sc2agents.utils import torch_utils as tu
 
 
@@ -239,6 +239,7 @@ class CQLLearner:
             )
         return loss, {"loss": loss, "bc_log_prob": logp.mean(), **info}
 
+    @spatial.with_shared_preprocessing
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Total loss, ``critic/...`` and ``actor/...`` info; the validation loss under no_grad."""
         tu.require_fields(batch, ("rewards", "next_observations", "masks", "discounts"), "cql")
@@ -272,6 +273,7 @@ class CQLLearner:
     goal_conditioned = False  # values() takes no goals.
 
     @torch.no_grad()
+    @spatial.with_shared_preprocessing
     def values(
         self,
         observations: Mapping[str, Any],

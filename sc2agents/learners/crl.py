@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import extraction, heads, optimizers, presets, readout
+from sc2agents.networks import extraction, heads, optimizers, presets, readout, spatial
 from sc2agents.utils import torch_utils as tu
 
 
@@ -235,6 +235,7 @@ class CRLLearner:
             )
         return loss, {"loss": loss, "bc_log_prob": logp.mean(), **info}
 
+    @spatial.with_shared_preprocessing
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Total loss, ``critic/...`` and ``actor/...`` info; the validation loss under no_grad."""
         batch = batch.to(self._device)
@@ -264,6 +265,7 @@ class CRLLearner:
 
     # ------------------------------------------------------------------------------- values
     @torch.no_grad()
+    @spatial.with_shared_preprocessing
     def values(
         self,
         observations: Mapping[str, Any],

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import extraction, heads, optimizers, presets, readout
+from sc2agents.networks import extraction, heads, optimizers, presets, readout, spatial
 from sc2agents.utils import torch_utils as tu
 
 
@@ -145,6 +145,7 @@ class MCLearner:
             )
         return loss, {"loss": loss, "bc_log_prob": logp.mean(), **info}
 
+    @spatial.with_shared_preprocessing
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Total loss, ``value/...`` and ``actor/...`` info; the validation loss under no_grad."""
         tu.require_fields(batch, ("returns",), "mc")
@@ -174,6 +175,7 @@ class MCLearner:
     goal_conditioned = False  # values() takes no goals.
 
     @torch.no_grad()
+    @spatial.with_shared_preprocessing
     def values(
         self,
         observations: Mapping[str, Any],

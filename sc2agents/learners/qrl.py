@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sc2agents.data.batch import Batch
-from sc2agents.networks import IQE, MRN, extraction, heads, optimizers, presets, readout
+from sc2agents.networks import IQE, MRN, extraction, heads, optimizers, presets, readout, spatial
 from sc2agents.utils import torch_utils as tu
 
 
@@ -218,6 +218,7 @@ class QRLLearner:
             loss, info = extraction.ddpgbc_loss(q, logp, self.config.alpha)
         return loss, {"loss": loss, "bc_log_prob": logp.mean(), **info}
 
+    @spatial.with_shared_preprocessing
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Total loss and ``value/``, ``dynamics/``, ``actor/`` info; validation under no_grad."""
         tu.require_fields(batch, ("next_observations", "goals"), "qrl")
@@ -258,6 +259,7 @@ class QRLLearner:
     goal_conditioned = True  # values() needs goals.
 
     @torch.no_grad()
+    @spatial.with_shared_preprocessing
     def values(
         self,
         observations: Mapping[str, Any],

@@ -114,3 +114,41 @@ def test_goal_conditioned_encoder_uses_goal() -> None:
     assert not torch.allclose(enc(obs, g1).vector, enc(obs, g2).vector)
     with pytest.raises(ValueError, match="goal"):
         enc(obs)
+
+
+def test_shared_preprocessing_is_exact_and_computed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two encoders on the same tensors inside `shared_preprocessing`: outputs and gradients equal
+    to separate computation, the weight-free part prepared once per stream and input; an in-place
+    change of an input or another tensor is not served from the cache."""
+    spec = spatial.example_obs_spec(8, 8)
+    obs = obs_to_torch(spatial.random_storage_obs(spec, 3, np.random.default_rng(0)), "cpu")
+    torch.manual_seed(0)
+    encs = [spatial.SpatialEncoder(presets.get("fullyconv_tiny"), spec, 8, 8) for _ in range(2)]
+
+    def run() -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        for e in encs:
+            e.zero_grad(set_to_none=True)
+        outs = [e(obs).vector for e in encs]
+        sum(o.sum() for o in outs).backward()
+        return [o.detach() for o in outs], [e.embed["screen"].embedding.grad for e in encs]
+
+    calls = []
+    real = spatial.LayerEmbedding._prepare
+    monkeypatch.setattr(
+        spatial.LayerEmbedding, "_prepare", lambda self, *a: calls.append(1) or real(self, *a)
+    )
+    ref_out, ref_grad = run()
+    assert len(calls) == 4  # 2 encoders x 2 streams
+    calls.clear()
+    with spatial.shared_preprocessing():
+        out, grad = run()
+        assert len(calls) == 2  # once per stream
+        obs["screen"][0, 0, 0, 0] += 1  # in place: version changes, no stale hit
+        encs[0](obs)
+        assert len(calls) == 3
+        other = {k: v.clone() for k, v in obs.items()}  # equal values, another tensor
+        encs[0](other)
+        assert len(calls) == 5
+    for a, b in zip(out + grad, ref_out + ref_grad, strict=True):
+        assert torch.equal(a, b)
+    assert getattr(spatial._SHARED, "cache", None) is None  # noqa: SLF001 - dropped on exit
