@@ -704,7 +704,8 @@ class Bots:
         out = np.full((e.size, 2), np.nan, np.float32)
         if e.size == 0:
             return out
-        res = self._on_screen(p, st.alive & (st.type_idx == _MIN))[e] & (X["resource"][e] > 0)
+        res = self._on_screen(p, st.alive[e] & (st.type_idx[e] == _MIN), e)
+        res &= X["resource"][e] > 0
         d = np.linalg.norm(st.pos[e] - self.home[i], axis=-1)
         res &= d < 11
         u = st.max_units
