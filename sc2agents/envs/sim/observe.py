@@ -829,7 +829,7 @@ class Observer:
         n_pix, n_drawn = observe_jit.draw_storage_kernel(
             layers.reshape(-1), ut_img.reshape(-1), ss, layers.shape[1] * ss, size,
             prev8, prev16, np.array(drawn, np.int64), ni, t, px, py,
-            sten.dy, sten.dx, sten.aa, sten.length, _BUCKET_ARRAY,
+            sten.dy, sten.dx, sten.aa, sten.length, int(sten.reach), _BUCKET_ARRAY,
             np.array(chans, np.int64),
             np.stack(list(vals.values())) if vals else np.zeros((0, ni.size), np.uint8),
             ut if ut is not None else _NO_UT,

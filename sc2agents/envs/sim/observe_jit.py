@@ -63,6 +63,7 @@ def draw_storage_kernel(  # noqa: PLR0913
     sten_dx,
     sten_aa,
     sten_len,
+    reach,
     buckets,
     chans,
     vals,
@@ -79,6 +80,9 @@ def draw_storage_kernel(  # noqa: PLR0913
     out_aa,
 ):
     """Clear the previous footprint and draw the units; returns ``(pixels, units_drawn)``.
+
+    Units whose stencil cannot reach the image (``reach``: the stencils' extent in pixels) are
+    skipped first, as in `observe._pixels`; the others are drawn bucket by bucket.
 
     ``out_flat[:pixels]`` receives the layer index of every drawn pixel (at channel 0) and
     ``out_idx[:pixels]`` the ``game * S * S + pixel`` index, in drawing order (``out_aa``: scratch
@@ -101,42 +105,62 @@ def draw_storage_kernel(  # noqa: PLR0913
     # With identity storage tables (plain uint8 layers) the density is counted in the layers
     # themselves: every unit pixel of the last frame was just cleared, so they start at zero.
     direct = density and density_direct
-    lo = 0
-    for b in range(buckets.size):
-        hi = buckets[b]
-        for u in range(n_units):
-            tu = t[u]
-            ln = sten_len[tu]
-            if ln <= lo or ln > hi:
+    # The units whose stencil can reach the image, grouped by stencil-size bucket in unit order
+    # (a stable counting sort: one pass instead of one per bucket).
+    n_b = buckets.size
+    bucket = np.empty(n_units, np.int64)
+    count = np.zeros(n_b + 1, np.int64)
+    for u in range(n_units):
+        cx = np.floor(px[u])
+        cy = np.floor(py[u])
+        if not (-reach < cx < size + reach and -reach < cy < size + reach):
+            bucket[u] = -1  # (no pixel on the image: as numpy's `_pixels` cut)
+            continue
+        ln = sten_len[t[u]]
+        k = 0
+        while k < n_b - 1 and ln > buckets[k]:
+            k += 1
+        bucket[u] = k
+        count[k + 1] += 1
+    for k in range(n_b):
+        count[k + 1] += count[k]
+    order = np.empty(count[n_b], np.int64)
+    for u in range(n_units):
+        k = bucket[u]
+        if k >= 0:
+            order[count[k]] = u
+            count[k] += 1
+    for j in range(order.size):
+        u = order[j]
+        tu = t[u]
+        ln = sten_len[tu]
+        cx = np.int64(np.floor(px[u]))
+        cy = np.int64(np.floor(py[u]))
+        g = ni[u]
+        any_px = False
+        for s in range(ln):
+            yy = cy + sten_dy[tu, s]
+            xx = cx + sten_dx[tu, s]
+            if yy < 0 or yy >= size or xx < 0 or xx >= size:
                 continue
-            cx = np.int64(np.floor(px[u]))
-            cy = np.int64(np.floor(py[u]))
-            g = ni[u]
-            any_px = False
-            for s in range(ln):
-                yy = cy + sten_dy[tu, s]
-                xx = cx + sten_dx[tu, s]
-                if yy < 0 or yy >= size or xx < 0 or xx >= size:
-                    continue
-                any_px = True
-                pix = yy * size + xx
-                f = g * block + pix
-                out_flat[n_pix] = f
-                out_idx[n_pix] = g * ss + pix
-                out_aa[n_pix] = sten_aa[tu, s]
-                n_pix += 1
-                for c in range(n_ch):
-                    flat8[chans[c] * ss + f] = vals[c, u]
-                if has_ut:
-                    flat16[g * ss + pix] = ut[u]
-                if direct:  # identity tables: count and coverage in place, saturating at 255
-                    k = c_count * ss + f
-                    flat8[k] = min(np.int64(flat8[k]) + 1, 255)
-                    k = c_cover * ss + f
-                    flat8[k] = min(np.int64(flat8[k]) + sten_aa[tu, s], 255)
-            if any_px:
-                n_drawn += 1
-        lo = hi
+            any_px = True
+            pix = yy * size + xx
+            f = g * block + pix
+            out_flat[n_pix] = f
+            out_idx[n_pix] = g * ss + pix
+            out_aa[n_pix] = sten_aa[tu, s]
+            n_pix += 1
+            for c in range(n_ch):
+                flat8[chans[c] * ss + f] = vals[c, u]
+            if has_ut:
+                flat16[g * ss + pix] = ut[u]
+            if direct:  # identity tables: count and coverage in place, saturating at 255
+                k = c_count * ss + f
+                flat8[k] = min(np.int64(flat8[k]) + 1, 255)
+                k = c_cover * ss + f
+                flat8[k] = min(np.int64(flat8[k]) + sten_aa[tu, s], 255)
+        if any_px:
+            n_drawn += 1
     if density and not direct:
         for e in range(n_pix):
             scratch[out_idx[e]] = 0
