@@ -285,9 +285,9 @@ def _substep_jit(
     cooldown = st.cooldown[:, :k]
     pos = st.pos[:, :k]
     # Kernel outputs (every element is written before it is read): kept between sub-steps.
-    d, enemy, near, t_edge, in_range, firing, moving, point, arrived, ux, uy, stepl, gdist, s = (
-        _substep_buffers(n_env, k)
-    )
+    bufs = _substep_buffers(n_env, k)
+    d, enemy, nbr_ptr, nbr = bufs[:4]
+    t_edge, in_range, firing, moving, point, arrived, ux, uy, stepl, gdist, s = bufs[4:]
     dynamics_jit.target_kernel(
         pos, rad, alive, ti, owner, order, target, st.aggro[:, :k], cooldown,
         tab.range, tab.acquire, tab.has_weapon, f32(AGGRO_RANGE), dt,
@@ -305,7 +305,7 @@ def _substep_jit(
     any_block, any_moving = dynamics_jit.move_kernel(
         pos, st.target_pos[:, :k], rad, alive, ti, order, target, in_range, t_edge,
         died_by_attack, cooldown, d, tab.range, tab.speed, tab.collides, tab.structure, dt,
-        near, moving, point, arrived, ux, uy, stepl, gdist, s,
+        nbr_ptr, nbr, moving, point, arrived, ux, uy, stepl, gdist, s,
     )  # fmt: skip
     if any_moving:
         dynamics_jit.steer_apply_kernel(
@@ -323,7 +323,7 @@ def _substep_jit(
     )  # fmt: skip
     x0, y0, x1, y1 = bounds
     dynamics_jit.separate_kernel(
-        pos, rad, order, in_range, alive, near,
+        pos, rad, order, in_range, alive, nbr_ptr, nbr,
         f32(_PUSH_WEIGHT["attacking"]), f32(_PUSH_WEIGHT["hold"]),
         np.array([x0, y0, x1, y1], f32),
     )  # fmt: skip
@@ -336,7 +336,8 @@ _BUFFERS: dict[tuple[int, int, int], tuple[np.ndarray, ...]] = {}
 def _substep_buffers(n_env: int, k: int) -> tuple[np.ndarray, ...]:
     """Uninitialised output arrays of `_substep_jit`'s kernels, reused (one set per thread).
 
-    ``[N, k, k]`` distance, enemy and near-pair matrices, then the ``[N, k]`` per-unit outputs.
+    ``[N, k, k]`` distance and enemy matrices, the near pairs' adjacency lists (``[N, k + 1]``
+    offsets, ``[N, k (k - 1)]`` neighbours), then the ``[N, k]`` per-unit outputs.
     A fresh ``np.empty`` of the pairwise size is mapped and faulted in on every sub-step.
     """
     key = (threading.get_ident(), n_env, k)
@@ -344,10 +345,11 @@ def _substep_buffers(n_env: int, k: int) -> tuple[np.ndarray, ...]:
     if bufs is None:
         if len(_BUFFERS) > 64:  # the live-slot count k wanders: keep the cache small
             _BUFFERS.clear()
-        f32, b = np.float32, np.bool_
-        pair = [np.empty((n_env, k, k), t) for t in (f32, b, b)]
+        f32, b, i64 = np.float32, np.bool_, np.int64
+        pair = [np.empty((n_env, k, k), t) for t in (f32, b)]
+        adjacency = [np.empty((n_env, k + 1), i64), np.empty((n_env, max(1, k * (k - 1))), i64)]
         unit = [np.empty((n_env, k), t) for t in (f32, b, b, b, b, b, f32, f32, f32, f32, f32)]
-        bufs = _BUFFERS[key] = (*pair, *unit)
+        bufs = _BUFFERS[key] = (*pair, *adjacency, *unit)
     return bufs
 
 

@@ -170,7 +170,8 @@ def move_kernel(  # noqa: PLR0913
     t_collides,
     t_structure,
     dt,
-    near_out,
+    nbr_ptr,
+    nbr,
     moving_out,
     point_out,
     arrived_out,
@@ -182,6 +183,10 @@ def move_kernel(  # noqa: PLR0913
 ):
     """Cooldown tick, movement goals, candidate pairs and steering sums (step 3, first half).
 
+    The candidate pairs (the numpy code's `dynamics._near_pairs`) are written as adjacency
+    lists: the neighbours of unit ``i`` of game ``n`` are ``nbr[n, nbr_ptr[n, i]:nbr_ptr[n, i +
+    1]]``, in ascending order (the order of the numpy code's sums over ``j``).
+
     Returns True where some unit of some game is blocked (then every direction is normalised,
     as in the numpy code, by `steer_apply_kernel`) and whether any unit moves.
     """
@@ -189,6 +194,9 @@ def move_kernel(  # noqa: PLR0913
     speed = np.empty(k, np.float32)
     reach_a = np.empty(k, np.float32)
     solid = np.empty(k, np.bool_)
+    pair_a = np.empty(k * (k - 1) // 2 + 1, np.int64)
+    pair_b = np.empty(k * (k - 1) // 2 + 1, np.int64)
+    fill = np.empty(k + 1, np.int64)
     any_block = False
     any_moving = False
     for n in range(n_env):
@@ -235,21 +243,41 @@ def move_kernel(  # noqa: PLR0913
         for i in range(k):
             solid[i] = alive[n, i] and t_collides[ti[n, i]] and not t_structure[ti[n, i]]
             reach_a[i] = rad[n, i] + speed[i]
+        # Near pairs (i < j, row by row), then the adjacency lists: for unit x, the pairs
+        # (a, x) with a < x arrive first, in ascending a, then (x, b) in ascending b.
+        m = 0
+        for i in range(k + 1):
+            fill[i] = 0
         for i in range(k):
-            near_out[n, i, i] = False
+            if not solid[i]:
+                continue
             for j in range(i + 1, k):  # symmetric (a + b == b + a exactly)
-                lim = reach_a[i] + reach_a[j] + _F(0.75)
-                nr = solid[i] and solid[j] and d[n, i, j] < lim
-                near_out[n, i, j] = nr
-                near_out[n, j, i] = nr
+                if solid[j] and d[n, i, j] < reach_a[i] + reach_a[j] + _F(0.75):
+                    pair_a[m] = i
+                    pair_b[m] = j
+                    m += 1
+                    fill[i] += 1
+                    fill[j] += 1
+        acc = 0
+        for i in range(k):
+            nbr_ptr[n, i] = acc
+            acc += fill[i]
+            fill[i] = nbr_ptr[n, i]
+        nbr_ptr[n, k] = acc
+        for q in range(m):
+            a = pair_a[q]
+            b = pair_b[q]
+            nbr[n, fill[a]] = b
+            fill[a] += 1
+            nbr[n, fill[b]] = a
+            fill[b] += 1
         for i in range(k):
             s = 0.0  # float64 like numpy's bincount
             if moving_out[n, i]:
                 hx = ux_out[n, i]
                 hy = uy_out[n, i]
-                for j in range(k):
-                    if not near_out[n, i, j]:
-                        continue
+                for q in range(nbr_ptr[n, i], nbr_ptr[n, i + 1]):
+                    j = nbr[n, q]
                     dx = pos[n, j, 0] - pos[n, i, 0]
                     dy = pos[n, j, 1] - pos[n, i, 1]
                     ahead = dx * hx + dy * hy
@@ -330,8 +358,11 @@ def deaths_kernel(alive, hp, hp_max, owner, died_by_attack, target, selected, gr
 
 
 @_jit
-def separate_kernel(pos, rad, order, in_range, alive, near, w_attack, w_hold, bounds):
-    """Push overlapping solid units apart on the candidate pairs, then clamp (step 4)."""
+def separate_kernel(pos, rad, order, in_range, alive, nbr_ptr, nbr, w_attack, w_hold, bounds):
+    """Push overlapping solid units apart on the candidate pairs, then clamp (step 4).
+
+    The pairs are `move_kernel`'s adjacency lists (ascending neighbours: the numpy sum order).
+    """
     n_env, k = alive.shape
     mob = np.empty(k, np.float32)
     sx = np.empty(k, np.float64)
@@ -349,8 +380,9 @@ def separate_kernel(pos, rad, order, in_range, alive, near, w_attack, w_hold, bo
             ax = 0.0
             ay = 0.0
             if alive[n, i]:
-                for j in range(k):
-                    if not (near[n, i, j] and alive[n, j]):
+                for q in range(nbr_ptr[n, i], nbr_ptr[n, i + 1]):
+                    j = nbr[n, q]
+                    if not alive[n, j]:
                         continue
                     dx = pos[n, j, 0] - pos[n, i, 0]
                     dy = pos[n, j, 1] - pos[n, i, 1]
