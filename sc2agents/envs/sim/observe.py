@@ -245,6 +245,13 @@ _VALUE_LUT_S = _padded([_LUT_S[name] for name in _VALUE_LAYERS])
 _VALUE_LUT_M = _padded([_LUT_M[name] for name in _VALUE_LAYERS[:3]])
 _NO_UT = np.zeros(0, np.uint16)
 _NO_IDX = np.zeros(0, np.int64)
+# The value layers the numba render draws (with energy, with shields) and on the minimap.
+_JIT_ROWS = {
+    (e, sh): _VALUE_LAYERS[:5] + _VALUE_LAYERS[5:6] * e + _VALUE_LAYERS[7:9] * sh
+    for e in (False, True)
+    for sh in (False, True)
+}
+_JIT_ROWS_M = _VALUE_LAYERS[:3]
 # Both density layers store the raw value clipped to 255 (plain uint8 layers): the numba render
 # then counts them in place (`observe_jit.draw_storage_kernel`).
 _DENSITY_DIRECT = all(
@@ -312,6 +319,7 @@ class StorageBuffers:
         # Last frame's unit pixels: (layers index at channel 0, unit_type index, channels drawn).
         empty = np.zeros(0, np.int64)
         self.prev: list[tuple[np.ndarray, np.ndarray, list[int]]] = [(empty, empty, [])] * 2
+        self.prev_chans = [empty, empty]  # the channels of `prev` as an array
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Read-only views of the four arrays, keyed as in `features.observation_to_storage`."""
@@ -365,6 +373,8 @@ class Observer:
         # Map cells from the camera centre to each screen pixel's centre (`_screen_cells`).
         self._screen_offsets = (np.arange(self.s) + 0.5) / self.px_per_cell - self.cam_w / 2
         self.storage: StorageBuffers | None = None  # created by the first `render_storage`
+        # `_draw_storage_jit`'s value rows and channels per set of layers drawn.
+        self._jit_plans: dict[tuple, tuple[np.ndarray, np.ndarray, list[int]]] = {}
 
     @property
     def screen(self) -> _LayerStack:
@@ -748,8 +758,9 @@ class Observer:
         flat8 = layers.reshape(-1)
         flat16 = ut_img.reshape(-1)
         prev8, prev16, drawn = b.prev[which]
-        if ni.size and dynamics.jit_enabled():
-            return self._draw_storage_jit(b, which, ni, t, px, py, vals, ut)
+        if dynamics.jit_enabled():
+            stacked = np.stack(list(vals.values())) if vals else np.zeros((0, ni.size), np.uint8)
+            return self._draw_storage_jit(b, which, ni, t, px, py, tuple(vals), stacked, ut)
         # One scatter per channel with the same index array: channel c of game g starts at
         # g * block + c * ss, i.e. at index g * block of the slice flat8[c * ss:] (a free view).
         # Cheaper than building one [C, K] index array for all channels.
@@ -761,6 +772,7 @@ class Observer:
         empty = np.zeros(0, np.int64)
         if ni.size == 0:
             b.prev[which] = (empty, empty, [])
+            b.prev_chans[which] = empty
             b.unit_pixels[which] = 0
             return 0
         density = which == 0
@@ -782,6 +794,7 @@ class Observer:
             _density_storage(b, flat8[cd * ss :], flat8[ca * ss :], flat, idx, aa)
             chans += [cd, ca]
         b.prev[which] = (flat, idx16, chans)
+        b.prev_chans[which] = np.array(chans, np.int64)
         return n_drawn
 
     def _render_units_jit(self, st: SimState, b: StorageBuffers, vis: np.ndarray) -> None:
@@ -793,12 +806,12 @@ class Observer:
             st.camera[self.player], self.player + 1, NEUTRAL, f32(self.px_per_cell),
             f32(self.s / 2), f32(self.mm_per_cell), _VALUE_LUT_S, _VALUE_LUT_M, _UNIT_LUT,
         )  # fmt: skip
-        rows = [0, 1, 2, 3, 4] + ([5] if has_en else []) + ([7, 8] if has_sh else [])
-        vals = {_VALUE_LAYERS[r]: vs[r] for r in rows}
-        b.drawn_units[0] = self._draw_storage(b, 0, ni, t, sx, sy, vals, ut)
-        mvals = {_VALUE_LAYERS[r]: vm[r] for r in range(3)}
-        b.drawn_units[1] = self._draw_storage(
-            b, 1, ni, t, mx, my, mvals, ut if self.cheat else None
+        # The rows of `_unit_values`' layers drawn: energy and shields only where some unit has
+        # them (the energy ratio needs ``energy_max``, which this path never has: zero).
+        rows = _JIT_ROWS[bool(has_en), bool(has_sh)]
+        b.drawn_units[0] = self._draw_storage_jit(b, 0, ni, t, sx, sy, rows, vs, ut, True)
+        b.drawn_units[1] = self._draw_storage_jit(
+            b, 1, ni, t, mx, my, _JIT_ROWS_M, vm, ut if self.cheat else None, True
         )
 
     def _draw_storage_jit(
@@ -809,40 +822,46 @@ class Observer:
         t: np.ndarray,
         px: np.ndarray,
         py: np.ndarray,
-        vals: dict[str, np.ndarray],
+        names: tuple[str, ...],
+        vals: np.ndarray,
         ut: np.ndarray | None,
+        value_rows: bool = False,
     ) -> int:
-        """`_draw_storage` by the numba kernel of `observe_jit` (the same bytes)."""
+        """`_draw_storage` by the numba kernel of `observe_jit` (the same bytes).
+
+        Layer ``names[c]`` gets ``vals[c]``, or with ``value_rows`` the row of ``vals`` in the
+        order of `_VALUE_LAYERS` (as `observe_jit.unit_values_kernel` returns them).
+        """
         if which == 0:
             layers, ut_img, sten, chan = b.screen, b.screen_unit_type, self.sten_s, _SC
         else:
             layers, ut_img, sten, chan = b.minimap, b.minimap_unit_type, self.sten_m, _MC
         size = layers.shape[-1]
         ss = size * size
-        prev8, prev16, drawn = b.prev[which]
-        chans = [chan[name] for name in vals]
+        prev8, prev16, _ = b.prev[which]
+        key = (which, names, value_rows)
+        plan = self._jit_plans.get(key)
+        if plan is None:
+            rows = [_VALUE_LAYERS.index(n) if key[2] else i for i, n in enumerate(names)]
+            chans = [chan[name] for name in names]
+            drawn = chans + ([chan["unit_density"], chan["unit_density_aa"]] if which == 0 else [])
+            plan = (np.array(rows, np.int64), np.array(chans, np.int64), drawn)
+            self._jit_plans[key] = plan
+        rows_arr, chans_arr, drawn = plan
         density = which == 0
-        most = int(sten.length[t].sum())
-        out_flat = np.empty(most, np.int64)
-        out_idx = np.empty(most, np.int64)
-        out_aa = np.empty(most, np.int32)
-        n_pix, n_drawn = observe_jit.draw_storage_kernel(
+        flat, idx, n_drawn = observe_jit.draw_storage_kernel(
             layers.reshape(-1), ut_img.reshape(-1), ss, layers.shape[1] * ss, size,
-            prev8, prev16, np.array(drawn, np.int64), ni, t, px, py,
+            prev8, prev16, b.prev_chans[which], ni, t, px, py,
             sten.dy, sten.dx, sten.aa, sten.length, int(sten.reach), _BUCKET_ARRAY,
-            np.array(chans, np.int64),
-            np.stack(list(vals.values())) if vals else np.zeros((0, ni.size), np.uint8),
-            ut if ut is not None else _NO_UT,
+            chans_arr, rows_arr, vals, ut if ut is not None else _NO_UT,
             density, _DENSITY_DIRECT, chan["unit_density"] if density else 0,
             chan["unit_density_aa"] if density else 0,
-            _LUT_S["unit_density"], _LUT_S["unit_density_aa"], b.stamp, out_flat, out_idx,
-            out_aa,
+            _LUT_S["unit_density"], _LUT_S["unit_density_aa"], b.stamp,
         )  # fmt: skip
-        b.unit_pixels[which] = int(n_pix)
-        if density:
-            chans += [chan["unit_density"], chan["unit_density_aa"]]
-        flat = out_flat[:n_pix]
-        b.prev[which] = (flat, out_idx[:n_pix] if ut is not None else _NO_IDX, chans)
+        b.unit_pixels[which] = int(flat.size)
+        chans_drawn = drawn if ni.size else []
+        b.prev[which] = (flat, idx if ut is not None else _NO_IDX, list(chans_drawn))
+        b.prev_chans[which] = np.array(chans_drawn, np.int64) if ni.size else _NO_IDX
         return int(n_drawn)
 
     # ------------------------------------------------------------------ structured parts

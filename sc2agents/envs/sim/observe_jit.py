@@ -66,6 +66,7 @@ def draw_storage_kernel(  # noqa: PLR0913
     reach,
     buckets,
     chans,
+    rows,
     vals,
     ut,
     density,
@@ -75,21 +76,19 @@ def draw_storage_kernel(  # noqa: PLR0913
     lut_count,
     lut_cover,
     scratch,
-    out_flat,
-    out_idx,
-    out_aa,
 ):
-    """Clear the previous footprint and draw the units; returns ``(pixels, units_drawn)``.
+    """Clear the previous footprint and draw the units; returns ``(flat, idx, units_drawn)``.
 
     Units whose stencil cannot reach the image (``reach``: the stencils' extent in pixels) are
     skipped first, as in `observe._pixels`; the others are drawn bucket by bucket.
 
-    ``out_flat[:pixels]`` receives the layer index of every drawn pixel (at channel 0) and
-    ``out_idx[:pixels]`` the ``game * S * S + pixel`` index, in drawing order (``out_aa``: scratch
-    for the pixels' coverage). ``density_direct`` (both density tables are the identity up to
-    255, as for plain uint8 layers) counts ``unit_density`` / ``unit_density_aa`` in the layers
-    themselves with saturating adds (the same bytes: the reference clips the count and the
-    coverage sum, then looks them up) instead of through ``scratch``.
+    Unit ``u``'s value in channel ``chans[c]`` is ``vals[rows[c], u]``. ``flat`` holds the layer
+    index of every drawn pixel (at channel 0) and ``idx`` its ``game * S * S + pixel`` index, in
+    drawing order (the next call's ``prev8`` / ``prev16``). ``density_direct`` (both density
+    tables are the identity up to 255, as for plain uint8 layers) counts ``unit_density`` /
+    ``unit_density_aa`` in the layers themselves with saturating adds (the same bytes: the
+    reference clips the count and the coverage sum, then looks them up) instead of through
+    ``scratch``.
     """
     for q in range(prev_chans.size):
         base = prev_chans[q] * ss
@@ -125,11 +124,16 @@ def draw_storage_kernel(  # noqa: PLR0913
     for k in range(n_b):
         count[k + 1] += count[k]
     order = np.empty(count[n_b], np.int64)
+    most = 0
     for u in range(n_units):
         k = bucket[u]
         if k >= 0:
             order[count[k]] = u
             count[k] += 1
+            most += sten_len[t[u]]
+    out_flat = np.empty(most, np.int64)
+    out_idx = np.empty(most, np.int64)
+    out_aa = np.empty(most if not direct else 0, np.int32)
     for j in range(order.size):
         u = order[j]
         tu = t[u]
@@ -148,10 +152,11 @@ def draw_storage_kernel(  # noqa: PLR0913
             f = g * block + pix
             out_flat[n_pix] = f
             out_idx[n_pix] = g * ss + pix
-            out_aa[n_pix] = sten_aa[tu, s]
+            if not direct:
+                out_aa[n_pix] = sten_aa[tu, s]
             n_pix += 1
             for c in range(n_ch):
-                flat8[chans[c] * ss + f] = vals[c, u]
+                flat8[chans[c] * ss + f] = vals[rows[c], u]
             if has_ut:
                 flat16[g * ss + pix] = ut[u]
             if direct:  # identity tables: count and coverage in place, saturating at 255
@@ -174,7 +179,7 @@ def draw_storage_kernel(  # noqa: PLR0913
             cov = min(v % _PACK, 255)
             flat8[c_count * ss + out_flat[e]] = lut_count[min(cnt, nc)]
             flat8[c_cover * ss + out_flat[e]] = lut_cover[min(cov, na)]
-    return n_pix, n_drawn
+    return out_flat[:n_pix], out_idx[:n_pix], n_drawn
 
 
 @_jit

@@ -140,6 +140,24 @@ def test_storage_shields_energy_and_log_quantised_values():
         assert not got["screen"][:, observe._SC[name]].any(), name
 
 
+def test_storage_energy_ratio_with_an_energy_max_table():
+    # A scenario that keeps ``energy_max`` (st.extra) gets the energy ratio layer too.
+    eng = arena(2)
+    a = place(eng, int(sc2_units.Terran.Marine), 1, (30.0, 30.0))
+    b = place(eng, int(sc2_units.Terran.Marine), 2, (31.5, 30.5), env=1)
+    eng.state.extra["energy_max"] = np.full(eng.state.alive.shape, 200.0, np.float32)
+    eng.state.energy[0, a] = 50.0
+    eng.state.energy[1, b] = 199.0
+    eng._invalidate()
+    _assert_equal(eng, "energy ratio")
+    got = eng.observe_storage()["screen"]
+    assert got[:, observe._SC["unit_energy_ratio"]].max(axis=(1, 2)).tolist() == [63, 253]
+    eng.state.energy[...] = 0  # the layers drawn change: the ratio pixels are cleared
+    eng._invalidate()
+    _assert_equal(eng, "no energy")
+    assert not eng.observe_storage()["screen"][:, observe._SC["unit_energy_ratio"]].any()
+
+
 def test_storage_density_of_a_crowd_saturates_like_the_reference():
     # Sixteen marines on one point: 16 units per pixel, coverage 16 * 16 = 256 clipped to 255;
     # then the crowd spreads (the counts fall) and moves away (no stale pixels).
