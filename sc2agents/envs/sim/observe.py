@@ -320,15 +320,17 @@ class StorageBuffers:
         empty = np.zeros(0, np.int64)
         self.prev: list[tuple[np.ndarray, np.ndarray, list[int]]] = [(empty, empty, [])] * 2
         self.prev_chans = [empty, empty]  # the channels of `prev` as an array
+        self._views: dict[str, np.ndarray] | None = None  # `arrays`
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Read-only views of the four arrays, keyed as in `features.observation_to_storage`."""
-        out = {}
-        for key in ("minimap", "minimap_unit_type", "screen", "screen_unit_type"):
-            v = getattr(self, key).view()
-            v.flags.writeable = False
-            out[key] = v
-        return out
+        if self._views is None:  # made once: the buffers live as long as this object
+            self._views = {}
+            for key in ("minimap", "minimap_unit_type", "screen", "screen_unit_type"):
+                v = getattr(self, key).view()
+                v.flags.writeable = False
+                self._views[key] = v
+        return dict(self._views)
 
 
 class Observer:
