@@ -30,9 +30,10 @@ reported per wall second and per CPU second of this process (``time.process_time
 is shared, so on a loaded machine the wall figures drop with the load while the CPU figures show
 what a free core delivers. The step runs on one core.
 
-The simulator's hot loops (`dynamics.substep`, the storage render) run as numba kernels where
-numba is installed; ``SC2AGENTS_SIM_JIT=0`` times the numpy reference path instead (the same
-results, tested), ``--compare-numpy`` times both in one run and prints the speed-up.
+The simulator's hot loops (`dynamics.substep`, the actions and their checks, the storage render,
+fog, visible units and player vector) run as numba kernels where numba is installed;
+``SC2AGENTS_SIM_JIT=0`` times the numpy reference path instead (the same results, tested),
+``--compare-numpy`` times both in one run and prints the speed-up.
 
 Usage: ``python benchmarks/sim_throughput.py [--quick] [--json=PATH] [--games=1,16,64,256]
 [--maps=...] [--compare-numpy]``.

@@ -22,6 +22,10 @@ the camera moves; unused layers stay zero). Each unit's values are converted onc
 lookup tables computed from `features.layer_to_storage` itself, so the two forms cannot disagree.
 The int32 and storage buffers are independent: either, or both, may be rendered.
 
+Where numba is installed (`dynamics.jit_enabled`), the storage render, `Observer.visible_units`
+and `player_vector` run as the kernels of `observe_jit` (the same bytes; this module's numpy code
+is the reference, ``SC2AGENTS_SIM_JIT=0`` runs it).
+
 Screen geometry follows PySC2 (`features.Features.init_camera`): the screen shows a square
 ``camera_width`` cells wide (24 by default) centred on the camera; the minimap shows the whole map,
 ``M / max(map_w, map_h)`` pixels per cell.
