@@ -543,6 +543,11 @@ def resolve_kernel(  # noqa: PLR0913
                 hp[n, i] = hp[n, i] - th
     if any_hit:  # provoke the victims and their allies nearby (call for help)
         for n in range(n_env):
+            game_hit = False
+            for j in range(k):
+                game_hit |= hit[n, j]
+            if not game_hit:  # nobody provoked in this game
+                continue
             for i in range(k):
                 if not alive[n, i]:
                     continue

@@ -334,7 +334,6 @@ def workers_kernel(  # noqa: PLR0913, PLR0912, PLR0915
                 n_site += 1
         # --- trips done: take the resource (amounts first, as the numpy code) ---
         any_done = False
-        has_carry[:] = False
         for q in range(m_w):
             if not w_done[q]:
                 continue
@@ -379,9 +378,6 @@ def workers_kernel(  # noqa: PLR0913, PLR0912, PLR0915
             if (w_phase[q] == _WAIT or w_arrived[q]) and w_resok[q]:
                 any_wait = True
         if any_wait:
-            busy[:] = False
-            started[:] = False
-            assigned[:] = 0
             for q in range(m_w):
                 ts = w_ts[q]
                 if w_phase[q] == _MINING and not w_done[q]:
@@ -427,6 +423,14 @@ def workers_kernel(  # noqa: PLR0913, PLR0912, PLR0915
                 if assigned[best] < assigned[cur] - 1:
                     job_tgt[n, u] = best + 1
                     w_new[q] = _TO_RES
+            for q in range(m_w):  # leave the per-slot scratch zeroed for the next game
+                ts = w_ts[q]
+                busy[ts] = False
+                started[ts] = False
+                assigned[ts] = 0
+        if any_done:
+            for q in range(m_w):
+                has_carry[w_ts[q]] = False
         # --- write back (construction sites: by the caller) ---
         for q in range(m_w):
             u = ws[q]
