@@ -197,7 +197,10 @@ def validate(
         ValueError: (``action_error="raise"``) like PySC2's ``Features.transform_action``.
     """
     args = np.asarray(args)
-    if dynamics.jit_enabled():  # one compiled pass; the numpy checks below report problems
+    shapes_ok = args.shape == (np.size(fn), features.NUM_ARG_TYPES) and avail.shape[0] == np.size(
+        fn
+    )
+    if dynamics.jit_enabled() and shapes_ok:  # one compiled pass; the numpy checks report problems
         out = np.empty(np.shape(fn), np.int64)
         hi = arg_limits(screen_size, minimap_size)
         if actions_jit.check_kernel(
@@ -411,6 +414,11 @@ def apply_actions(eng: SimEngine, player: int, fn: np.ndarray, args: np.ndarray)
         s = eng.screen_size
         fn = np.ascontiguousarray(fn, np.int64)
         args = np.ascontiguousarray(args, np.int64)
+        if fn.shape != (st.num_envs,) or args.shape != (st.num_envs, features.NUM_ARG_TYPES):
+            raise ValueError(
+                f"apply_actions: expected fn [{st.num_envs}] and args "
+                f"[{st.num_envs}, {features.NUM_ARG_TYPES}], got {fn.shape} and {args.shape}"
+            )
         moved = np.zeros(fn.size, bool)
         rest = actions_jit.apply_kernel(
             fn, args, _APPLY_CODE, eng.scenario_functions, _APPLY_COLS, _CMD_KIND, _CMD_ORDER,

@@ -422,8 +422,12 @@ def apply_kernel(  # noqa: PLR0913
     half = np.float32(tol)  # select_rect widens the box by half a pixel, as the click tolerance
     rest = False
     n_units = alive.shape[1]
+    n_groups = control_groups.shape[1]
     for e in range(fn.shape[0]):
         f = fn[e]
+        # (the arguments used as indices are checked: no write may leave the arrays)
+        if f < 0 or f >= code_of.size:
+            raise ValueError("apply_kernel: function id out of range (validate the actions)")
         last_actions[e] = -1 if f == no_op else f
         c = PYTHON if custom[f] else code_of[f]
         if c == NO_OP:
@@ -508,6 +512,8 @@ def apply_kernel(  # noqa: PLR0913
                 control_groups, alive, owner, type_idx, army,
             )  # fmt: skip
         elif c == CONTROL_GROUP:
+            if not 0 <= args[e, cols[_CG_ID]] < n_groups:
+                raise ValueError("apply_kernel: control group id out of range")
             _select_one(
                 e, c, args[e, cols[_CG_ACT]], args[e, cols[_CG_ID]], owner_id, selected,
                 control_groups, alive, owner, type_idx, army,
@@ -528,6 +534,10 @@ def check_kernel(fn, args, avail, arg_mask, hi, skip, no_op, fn_out, args_out):
     bad = 0
     n_f = arg_mask.shape[0]
     n_a = hi.size
+    if args.shape[0] != fn.size or args.shape[1] != n_a or avail.shape[0] != fn.size:
+        raise ValueError("check_kernel: fn [N], args [N, 13] and avail [N, F] do not match")
+    if skip.size > 0 and skip.size != fn.size:
+        raise ValueError("check_kernel: skip must be [N] or empty")
     copy_args = args_out.size > 0
     for e in range(fn.size):
         if skip.size > 0 and skip[e]:

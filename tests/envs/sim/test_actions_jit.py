@@ -338,3 +338,26 @@ def test_check_kernel_counts_what_the_numpy_checks_reject(path):
             ok.astype(np.int32), np.full((n, hi.size), -1), avail, 64, 48, "raise"
         )
         assert got.dtype == np.int64 and not got.any()
+
+
+@needs_numba
+def test_apply_kernel_refuses_indices_outside_its_arrays(path):
+    # apply_actions takes validated actions; unvalidated ones must not write outside the arrays.
+    dynamics.set_jit(True)
+    eng = arena(num_envs=2)
+    args = np.full((2, features.NUM_ARG_TYPES), -1, np.int64)
+    with pytest.raises(ValueError, match="function id"):
+        actions.apply_actions(eng, 0, np.array([0, features.NUM_FUNCTIONS]), args)
+    group = features.FUNCTION_IDS["select_control_group"]
+    args[:, features.ARG_TYPES.index("control_group_act")] = 1
+    args[:, features.ARG_TYPES.index("control_group_id")] = 10
+    with pytest.raises(ValueError, match="control group"):
+        actions.apply_actions(eng, 0, np.array([group, group]), args)
+    with pytest.raises(ValueError, match="expected fn"):
+        actions.apply_actions(eng, 0, np.array([0]), args)
+    fn_out = np.empty(2, np.int64)
+    with pytest.raises(ValueError, match="do not match"):
+        actions_jit.check_kernel(
+            np.zeros(3, np.int64), args, np.ones((2, 573), bool), features.FUNCTION_ARG_MASK,
+            actions.arg_limits(64, 64), np.zeros(0, bool), 0, fn_out, args.copy(),
+        )  # fmt: skip
