@@ -158,9 +158,12 @@ def test_storage_energy_ratio_with_an_energy_max_table():
     assert not eng.observe_storage()["screen"][:, observe._SC["unit_energy_ratio"]].any()
 
 
-def test_storage_density_of_a_crowd_saturates_like_the_reference():
+@pytest.mark.parametrize("direct", [True, False])
+def test_storage_density_of_a_crowd_saturates_like_the_reference(direct, monkeypatch):
     # Sixteen marines on one point: 16 units per pixel, coverage 16 * 16 = 256 clipped to 255;
-    # then the crowd spreads (the counts fall) and moves away (no stale pixels).
+    # then the crowd spreads (the counts fall) and moves away (no stale pixels). The numba render
+    # counts in the layers (identity tables) or, for other tables, in its scratch array.
+    monkeypatch.setattr(observe, "_DENSITY_DIRECT", direct)
     eng = arena(1)
     for i in range(eng.scenario.max_units):
         place(eng, int(sc2_units.Terran.Marine), 1 + i % 2, (30.0, 30.0))
