@@ -234,6 +234,10 @@ class SimState:
         n, k = pos.shape[0], pos.shape[1]
         if n == 0 or k == 0:
             return np.zeros((n, k), np.int64)
+        from sc2agents.envs.sim import dynamics  # local: dynamics imports this module
+
+        if dynamics.jit_enabled():
+            return self._spawn_jit(e, unit_type, owner, pos)
         free = ~self.alive[e]
         if (free.sum(axis=1) < k).any():
             raise ValueError(
@@ -242,9 +246,7 @@ class SimState:
             )
         slots = np.argsort(~free, axis=1, kind="stable")[:, :k]
         raw = np.broadcast_to(np.asarray(unit_type, dtype=np.int64), (n, k))
-        t = units.TYPE_INDEX[raw]
-        if (t < 0).any():
-            raise KeyError(f"SimState.spawn: unknown unit type(s) {np.unique(raw[t < 0])}")
+        t = _type_index(raw)
         tab = units.TABLE
         ee = np.broadcast_to(e[:, None], (n, k))
         # One flat index into the [N, U] arrays: a 1-d scatter costs about half of an (ee, slots)
@@ -282,11 +284,53 @@ class SimState:
         self.control_groups[:, ee, :, slots] = False
         return slots
 
+    def _spawn_jit(
+        self, e: np.ndarray, unit_type: int | np.ndarray, owner: int | np.ndarray, pos: np.ndarray
+    ) -> np.ndarray:
+        """`spawn` by the kernels of `state_jit` (the same writes, the same errors)."""
+        from sc2agents.envs.sim import state_jit, units
+
+        n, k = pos.shape[0], pos.shape[1]
+        slots = np.empty((n, k), np.int64)
+        if not state_jit.free_slots(self.alive, e, slots):
+            raise ValueError(
+                f"SimState.spawn: a game has fewer than {k} free unit slots "
+                f"(max_units={self.max_units}); raise the scenario's max_units"
+            )
+        raw = np.broadcast_to(np.asarray(unit_type, dtype=np.int64), (n, k))
+        t = _type_index(raw)
+        own = np.broadcast_to(np.asarray(owner, dtype=np.int64), (n, k))
+        tab = units.TABLE
+        state_jit.write_units(
+            e, slots, raw, t, own, pos, self.alive, self.owner, self.unit_type, self.type_idx,
+            self.health, self.health_max, self.shield, self.shield_max, self.energy, self.radius,
+            self.cooldown, self.order, self.target_unit, self.queued_order, self.queued_unit,
+            self.aggro, self.pos, self.target_pos, self.origin_pos, self.tag, self.next_tag,
+            self.selected, self.control_groups, tab.hp, tab.shields, tab.radius, int(Order.IDLE),
+        )  # fmt: skip
+        return slots
+
     def kill(self, mask: np.ndarray) -> None:
         """Remove units (``mask`` bool ``[N, U]``) without scoring them."""
         self.alive &= ~mask
         self.selected &= ~mask[None]
         self.control_groups &= ~mask[None, :, None, :]
+
+
+def _type_index(raw: np.ndarray) -> np.ndarray:
+    """`units.TYPE_INDEX` of raw SC2 unit type ids.
+
+    Raises:
+        KeyError: naming the ids that are not registered (`units.register_unit`).
+    """
+    from sc2agents.envs.sim import units
+
+    known = (raw >= 0) & (raw < units.TYPE_INDEX.size)
+    t = units.TYPE_INDEX[np.where(known, raw, 0)]
+    bad = ~known | (t < 0)
+    if bad.any():
+        raise KeyError(f"SimState.spawn: unknown unit type(s) {np.unique(raw[bad])}")
+    return t
 
 
 def _put(
