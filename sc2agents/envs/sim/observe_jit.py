@@ -400,29 +400,38 @@ def terrain_kernel(games, cam, off, terrain, chans, screen, half, mm, box_lut, b
     m = minimap.shape[2]
     wx = np.empty(s, np.int64)
     wy = np.empty(s, np.int64)
+    out = box_lut[0]
+    box = box_lut[1]
     for i in range(games.size):
         g = games[i]
         _map_lines(cam[g, 0], off, wx)
         _map_lines(cam[g, 1], off, wy)
+        inside = wx[0] >= 0 and wx[s - 1] < w  # (the column grows with the pixel)
         for k in range(chans.size):
             c = chans[k]
             for y in range(s):
                 yy = wy[y]
-                row_ok = 0 <= yy < h
-                for x in range(s):
-                    xx = wx[x]
-                    if row_ok and 0 <= xx < w:
-                        screen[g, c, y, x] = terrain[k, yy, xx]
-                    else:
+                if yy < 0 or yy >= h:
+                    for x in range(s):
                         screen[g, c, y, x] = 0
+                elif inside:  # simple loops: they compile to vector code
+                    for x in range(s):
+                        screen[g, c, y, x] = terrain[k, yy, wx[x]]
+                else:
+                    for x in range(s):
+                        xx = wx[x]
+                        screen[g, c, y, x] = terrain[k, yy, xx] if 0 <= xx < w else 0
         lo_x = np.int64(np.floor((cam[g, 0] - half) * mm))
         lo_y = np.int64(np.floor((cam[g, 1] - half) * mm))
         hi_x = np.int64(np.ceil((cam[g, 0] + half) * mm))
         hi_y = np.int64(np.ceil((cam[g, 1] + half) * mm))
         for y in range(m):
-            for x in range(m):
-                inside = lo_y <= y < hi_y and lo_x <= x < hi_x
-                minimap[g, box_chan, y, x] = box_lut[1 if inside else 0]
+            if lo_y <= y < hi_y:
+                for x in range(m):
+                    minimap[g, box_chan, y, x] = box if lo_x <= x < hi_x else out
+            else:
+                for x in range(m):
+                    minimap[g, box_chan, y, x] = out
 
 
 @_jit
