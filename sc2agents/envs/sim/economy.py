@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -776,9 +777,10 @@ class EconomyScenario(Scenario):
         (A fresh ``np.empty`` of this size is mapped and faulted in on every call.)
         """
         bufs = self.__dict__.setdefault("_kernel_buffers", {})
-        buf = bufs.get(name)
+        key = (name, threading.get_ident())  # one set per thread (a scenario may be shared)
+        buf = bufs.get(key)
         if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = bufs[name] = np.empty(shape, dtype)
+            buf = bufs[key] = np.empty(shape, dtype)
         return buf
 
     def _workers_jit(self, st: SimState, dt: np.float32, out: np.ndarray) -> None:
