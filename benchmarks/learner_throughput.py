@@ -21,7 +21,8 @@ on the same in-memory batch with the same (fused) Adam:
   ``ratio_all_networks`` = learner / bare-all.
 * **bare-passes**: every network pass the algorithm itself needs (`algorithm_passes`, from the
   learner's config), trained passes with forward + backward, the others forward only under
-  ``no_grad``; ``ratio_passes`` = learner / bare-passes. Per learner (defaults in brackets):
+  ``no_grad``; ``ratio_passes`` = learner / bare-passes. Per learner (its default config;
+  ``[no grad]`` = forward only):
 
   ====== =======================================================================================
   bc     actor(s)
@@ -37,7 +38,10 @@ on the same in-memory batch with the same (fused) Adam:
   ====== =======================================================================================
 
   The cost of the factored-action reductions (greedy max, CQL's logsumexp, the DDPG+BC
-  expectation) and of the losses stays on the learner's side of every ratio.
+  expectation) and of the losses stays on the learner's side of every ratio. Each bare pass
+  prepares its own inputs; the learners share that weight-free preparation between networks
+  that encode the same tensor (`spatial.shared_preprocessing`), which is why a multi-network
+  learner can exceed 1.0 against bare-passes.
 
 A learner with ``ratio < 0.8`` but ``ratio_passes >= 0.8`` is *limited by its extra networks*
 (the passes its algorithm needs), not by overhead; the JSON lists ``learners_below_target``
@@ -49,8 +53,10 @@ not be the bottleneck: ~0).
 **Clock.** On a CPU device with one torch thread (the default) each loop is timed by the CPU time of
 the thread that runs it (``time.thread_time``), so other jobs on a shared machine do not move
 the figures; ``updates_per_s`` and every ``ratio*`` use it, and ``*_wall`` repeat them in wall
-time (which also contains the batch waits, ``wait_frac``). On CUDA, or with ``--threads`` other
-than 1, both are wall time.
+time (which also contains the batch waits, ``wait_frac``). The sampler runs in the prefetcher's
+own thread and is not in the learner's CPU time (on an unshared machine it overlaps the update);
+``wait_frac`` shows whether it ever stalls the learner. On CUDA, or with ``--threads`` other than
+1, both clocks are wall time.
 
 The loops run in alternating rounds (bare, bare-all, bare-passes, learner, bare, ...) and each
 ratio is the median of its per-round ratios, so load that the clock does see hits all alike.
