@@ -469,7 +469,7 @@ class EconomyScenario(Scenario):
         size = int(B.ECON.footprint[t])
         tt = np.full(envs.size, t)
         afford = self._cost_ok(st, p, envs, tt)
-        if not afford.any():  # the cheap check first (the order is given nowhere then)
+        if not afford.any():  # the cheap check first: no game can pay, nothing is ordered
             return
         if t == _REF:
             g = sim_actions._unit_at(eng, p, envs, pt)
@@ -502,7 +502,7 @@ class EconomyScenario(Scenario):
     def _train(self, st: SimState, p: int, envs: np.ndarray, t: int) -> None:
         X = st.extra
         afford = self._cost_ok(st, p, envs, np.full(envs.size, t))
-        if not afford.any():  # the cheap check first (nothing is queued then)
+        if not afford.any():  # the cheap check first: no game can pay, nothing is queued
             return
         prod = B.ECON.producer[t]
         cand = (
