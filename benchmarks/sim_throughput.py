@@ -3,9 +3,12 @@
 What is timed is the path users take: `SimVectorEnv.step` (action checks, autoreset, the engine's
 step and the observation in the storage form of `features.observation_to_storage`, rendered
 directly by the engine), for DefeatRoaches, CollectMineralShards and the Terran 1v1 melee Simple64
-(the agent against the default very_easy built-in bot, which acts inside the step) at 1, 16, 64 and
-256 parallel games (``step_mul=8``, 64x64 screen and minimap, every feature layer rendered each
-step), with uniformly random *available* actions with random arguments. Two columns: the default
+(the agent against the default very_easy built-in bot, which acts inside the step; timed twice:
+from the reset, and as ``Simple64@late`` after 1,000 untimed steps, mid/late game, when bases are
+built, armies are out and games end and reset out of step; the melee headline is the lower of the
+two) at 1, 16, 64 and 256 parallel games (``step_mul=8``, 64x64 screen and minimap, every feature
+layer rendered each step), with uniformly random *available* actions with random arguments. Two
+columns: the default
 ``copy=True`` (fresh observation arrays each step, as Gymnasium's ``SyncVectorEnv``) and
 ``copy=False`` (read-only views of the renderer's buffers: the engine alone plus the env's checks).
 The melee's target is the ratio only (>= 0.25 at 64 games); the 20,000 env-steps/s target is the
@@ -58,8 +61,9 @@ from sc2agents.envs.sim import dynamics  # noqa: E402
 from sc2agents.envs.sim import observe as sim_observe  # noqa: E402
 from sc2agents.envs.sim.vector_env import SimVectorEnv  # noqa: E402
 
-MAPS = ("DefeatRoaches", "CollectMineralShards", "Simple64")
-MELEE = ("Simple64",)  # the Terran 1v1 vs a built-in bot: target ratio >= 0.25 only
+MAPS = ("DefeatRoaches", "CollectMineralShards", "Simple64", "Simple64@late")
+MELEE = ("Simple64", "Simple64@late")  # the Terran 1v1 vs a built-in bot: target ratio >= 0.25 only
+LATE_WARMUP = 1000  # untimed agent steps before a "<map>@late" row is timed (mid/late game)
 SIZE = 64
 _HI = np.array(
     [
@@ -85,8 +89,12 @@ def run_sim(
     """`SimVectorEnv.step` env-steps per wall second and per CPU second.
 
     Also returns, per step, the units and unit pixels drawn (screen, minimap) and the number of
-    screen layers drawn, for the bound.
+    screen layers drawn, for the bound. ``"<map>@late"`` plays `LATE_WARMUP` untimed steps first,
+    so the timed steps are mid/late game (bases built, armies out, games ended and reset out of
+    step with each other), not the first minute after a reset.
     """
+    map_name, _, phase = map_name.partition("@")
+    untimed = LATE_WARMUP if phase == "late" else 0
     vec = SimVectorEnv(
         games, map_name, screen_size=SIZE, minimap_size=SIZE, step_mul=8, seed=seed, copy=copy
     )
@@ -94,7 +102,7 @@ def run_sim(
     obs, _ = vec.reset(seed=seed)
     timed = cpu = 0.0
     px_s, px_m, n_layers, units_s, units_m = [], [], [], [], []
-    warm = max(2, steps // 10)
+    warm = max(2, steps // 10) + untimed
     for t in range(steps + warm):
         act = random_actions(rng, obs["available_actions"])
         t0, c0 = time.perf_counter(), time.process_time()
