@@ -79,22 +79,31 @@ def target_kernel(  # noqa: PLR0913
     updates ``order``, ``target`` and ``aggro`` in place like the numpy code.
     """
     n_env, k = alive.shape
+    xs = np.empty(k, np.float32)
+    ys = np.empty(k, np.float32)
+    cs = np.empty(k, np.bool_)
+    os_ = np.empty(k, owner.dtype)
     for n in range(n_env):
+        # Whole rows over contiguous copies of the coordinates: the loops compile to vector
+        # code. d[i, j] == d[j, i] bit for bit (x_j - x_i == -(x_i - x_j) and (-a)**2 == a**2
+        # exactly), d[i, i] == sqrt(0) == 0, and enemy is False on the diagonal (same owner).
+        for j in range(k):
+            xs[j] = pos[n, j, 0]
+            ys[j] = pos[n, j, 1]
+            cs[j] = alive[n, j] and owner[n, j] != 0
+            os_[j] = owner[n, j]
         for i in range(k):
-            xi = pos[n, i, 0]
-            yi = pos[n, i, 1]
-            ci = alive[n, i] and owner[n, i] != 0
-            d_out[n, i, i] = _F(0.0)
-            enemy_out[n, i, i] = False
-            for j in range(i + 1, k):  # symmetric: (-a)**2 == a**2 exactly
-                dx = pos[n, j, 0] - xi
-                dy = pos[n, j, 1] - yi
-                dd = np.sqrt(dx * dx + dy * dy)
-                d_out[n, i, j] = dd
-                d_out[n, j, i] = dd
-                en = ci and alive[n, j] and owner[n, j] != 0 and owner[n, i] != owner[n, j]
-                enemy_out[n, i, j] = en
-                enemy_out[n, j, i] = en
+            xi = xs[i]
+            yi = ys[i]
+            ci = cs[i]
+            oi = os_[i]
+            drow = d_out[n, i]
+            erow = enemy_out[n, i]
+            for j in range(k):
+                dx = xs[j] - xi
+                dy = ys[j] - yi
+                drow[j] = np.sqrt(dx * dx + dy * dy)
+                erow[j] = ci & cs[j] & (os_[j] != oi)
         for i in range(k):
             t = ti[n, i]
             wr = t_range[t]

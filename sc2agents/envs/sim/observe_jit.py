@@ -454,7 +454,10 @@ def fog_kernel(cam, off, vis, screen, chan, mm_row, mm_col, mm_ok, mm_identity, 
         inside = wx[0] >= 0 and wx[s - 1] < w  # (the column grows with the pixel)
         for y in range(s):
             yy = wy[y]
-            if yy < 0 or yy >= h:
+            if y > 0 and yy == wy[y - 1]:  # the same map row as the pixel row above: a copy
+                for x in range(s):
+                    screen[g, chan, y, x] = screen[g, chan, y - 1, x]
+            elif yy < 0 or yy >= h:
                 for x in range(s):
                     screen[g, chan, y, x] = 0
             elif inside:
