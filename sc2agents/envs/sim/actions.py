@@ -404,6 +404,32 @@ for _name, _code in (
 ):
     _APPLY_CODE[_F[_name]] = _code
 _APPLY_COLS = np.array([_A[name] for name in actions_jit.ARG_COLUMNS], np.int64)
+# The functions whose kernel branch reads the player's visible units (a unit under a screen
+# point or in a rectangle); `apply_actions` computes them only when some game calls one.
+_NEEDS_VISIBLE = (
+    (_APPLY_CODE == actions_jit.SELECT_POINT)
+    | (_APPLY_CODE == actions_jit.SELECT_RECT)
+    | ((_APPLY_CODE == actions_jit.COMMAND) & _CMD_ON_UNIT)
+)
+_NO_VISIBLE: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _visible_if_needed(eng: SimEngine, p: int, fn: np.ndarray) -> np.ndarray:
+    """``eng.visible_units(p)`` where some action in ``fn`` reads it, else an all-False array.
+
+    The kernel reads the visible units only in the branches of `_NEEDS_VISIBLE`, so with none of
+    those functions the result is the same; a built-in bot that only trains, builds or no-ops
+    does not pay for its visibility pass.
+    """
+    if fn.size and (fn.min() < 0 or fn.max() >= _NEEDS_VISIBLE.size):
+        return eng.visible_units(p)  # (the kernel refuses the id)
+    if _NEEDS_VISIBLE[fn].any():
+        return eng.visible_units(p)
+    shape = eng.state.alive.shape
+    empty = _NO_VISIBLE.get(shape)
+    if empty is None:  # (writeable: a read-only array would be another numba signature)
+        empty = _NO_VISIBLE[shape] = np.zeros(shape, bool)
+    return empty
 
 
 def apply_actions(eng: SimEngine, player: int, fn: np.ndarray, args: np.ndarray) -> None:
@@ -428,9 +454,9 @@ def apply_actions(eng: SimEngine, player: int, fn: np.ndarray, args: np.ndarray)
             np.asarray(eng.scenario.playable, np.float32),
             np.asarray(eng.camera_bounds(), np.float32), moved, st.last_actions[p], st.selected[p],
             st.control_groups[p], st.alive, st.owner, st.type_idx, units.TABLE.army,
-            units.TABLE.functions, st.pos, st.radius, eng.visible_units(p), st.camera[p],
-            st.order, st.target_unit, st.target_pos, st.origin_pos, st.queued_order,
-            st.queued_unit, st.queued_pos,
+            units.TABLE.functions, st.pos, st.radius, _visible_if_needed(eng, p, fn),
+            st.camera[p], st.order, st.target_unit, st.target_pos, st.origin_pos,
+            st.queued_order, st.queued_unit, st.queued_pos,
         )  # fmt: skip
         if moved.any():
             eng.camera_moved(p, np.flatnonzero(moved))

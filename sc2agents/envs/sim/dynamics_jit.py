@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sc2agents.envs.sim.state import NEUTRAL
+
 try:  # numba is optional: without it the simulator runs its numpy reference path.
     import numba
 
@@ -90,7 +92,7 @@ def target_kernel(  # noqa: PLR0913
         for j in range(k):
             xs[j] = pos[n, j, 0]
             ys[j] = pos[n, j, 1]
-            cs[j] = alive[n, j] and owner[n, j] != 0
+            cs[j] = alive[n, j] and owner[n, j] != NEUTRAL
             os_[j] = owner[n, j]
         for i in range(k):
             xi = xs[i]
@@ -346,7 +348,7 @@ def deaths_kernel(alive, hp, hp_max, owner, died_by_attack, target, selected, gr
         for i in range(k):
             if alive[n, i] and (
                 died_by_attack[n, i]
-                or (hp[n, i] <= _F(0.0) and owner[n, i] != 0 and hp_max[n, i] > _F(0.0))
+                or (hp[n, i] <= _F(0.0) and owner[n, i] != NEUTRAL and hp_max[n, i] > _F(0.0))
             ):
                 dead[n, i] = True
                 any_dead = True
