@@ -85,15 +85,20 @@ def target_kernel(  # noqa: PLR0913
     ys = np.empty(k, np.float32)
     cs = np.empty(k, np.bool_)
     os_ = np.empty(k, owner.dtype)
+    comb = np.empty(k, np.int64)
     for n in range(n_env):
         # Whole rows over contiguous copies of the coordinates: the loops compile to vector
         # code. d[i, j] == d[j, i] bit for bit (x_j - x_i == -(x_i - x_j) and (-a)**2 == a**2
         # exactly), d[i, i] == sqrt(0) == 0, and enemy is False on the diagonal (same owner).
+        n_comb = 0
         for j in range(k):
             xs[j] = pos[n, j, 0]
             ys[j] = pos[n, j, 1]
             cs[j] = alive[n, j] and owner[n, j] != NEUTRAL
             os_[j] = owner[n, j]
+            if cs[j]:
+                comb[n_comb] = j
+                n_comb += 1
         for i in range(k):
             xi = xs[i]
             yi = ys[i]
@@ -130,7 +135,8 @@ def target_kernel(  # noqa: PLR0913
                 # cost is >= _INF - 0.5, above _INF / 2): scan those, first index on ties.
                 best = -1
                 best_cost = _INF
-                for j in range(k):
+                for q in range(n_comb):  # enemies are combatants: scan those, ascending
+                    j = comb[q]
                     if not enemy_out[n, i, j]:
                         continue
                     e = d_out[n, i, j] - ri - rad[n, j]
@@ -208,6 +214,7 @@ def move_kernel(  # noqa: PLR0913
     pair_a = np.empty(k * (k - 1) // 2 + 1, np.int64)
     pair_b = np.empty(k * (k - 1) // 2 + 1, np.int64)
     fill = np.empty(k + 1, np.int64)
+    solid_list = np.empty(k, np.int64)
     any_block = False
     any_moving = False
     for n in range(n_env):
@@ -257,13 +264,18 @@ def move_kernel(  # noqa: PLR0913
         # Near pairs (i < j, row by row), then the adjacency lists: for unit x, the pairs
         # (a, x) with a < x arrive first, in ascending a, then (x, b) in ascending b.
         m = 0
+        n_solid = 0
         for i in range(k + 1):
             fill[i] = 0
         for i in range(k):
-            if not solid[i]:
-                continue
-            for j in range(i + 1, k):  # symmetric (a + b == b + a exactly)
-                if solid[j] and d[n, i, j] < reach_a[i] + reach_a[j] + _F(0.75):
+            if solid[i]:
+                solid_list[n_solid] = i
+                n_solid += 1
+        for a in range(n_solid):  # the solid units only, in ascending order (same pair order)
+            i = solid_list[a]
+            for b in range(a + 1, n_solid):  # symmetric (a + b == b + a exactly)
+                j = solid_list[b]
+                if d[n, i, j] < reach_a[i] + reach_a[j] + _F(0.75):
                     pair_a[m] = i
                     pair_b[m] = j
                     m += 1
