@@ -361,3 +361,35 @@ def test_apply_kernel_refuses_indices_outside_its_arrays(path):
             np.zeros(3, np.int64), args, np.ones((2, 573), bool), features.FUNCTION_ARG_MASK,
             actions.arg_limits(64, 64), np.zeros(0, bool), 0, fn_out, args.copy(),
         )  # fmt: skip
+
+
+@needs_numba
+def test_visible_units_are_computed_only_for_actions_that_read_them(path, monkeypatch):
+    # The kernel reads the visible units for clicks on units (select_point, select_rect and
+    # commands that can target a unit); a step of other actions (a built-in bot training or
+    # building, no_op) leaves them uncomputed, with the same result.
+    dynamics.set_jit(True)
+    eng = arena(num_envs=2)
+    place(eng, int(sc2_units.Terran.Marine), 1, (20.0, 20.0))
+    calls = []
+    real = eng.visible_units
+    monkeypatch.setattr(eng, "visible_units", lambda p: calls.append(p) or real(p))
+    args = np.zeros((2, features.NUM_ARG_TYPES), np.int64)
+    ids = features.FUNCTION_IDS
+    for name, reads in (
+        ("no_op", False),
+        ("select_army", False),
+        ("Stop_quick", False),
+        ("select_point", True),
+        ("select_rect", True),
+        ("Attack_screen", True),
+        ("Move_screen", False),
+    ):
+        calls.clear()
+        fn = np.array([ids["no_op"], ids[name]])
+        actions.apply_actions(eng, 0, fn, args)
+        assert bool(calls) == reads, name
+        assert actions._NEEDS_VISIBLE[ids[name]] == reads, name
+    calls.clear()
+    with pytest.raises(ValueError, match="function id"):  # (the kernel still refuses bad ids)
+        actions.apply_actions(eng, 0, np.array([-1, 0]), args)
