@@ -78,7 +78,10 @@ def target_kernel(  # noqa: PLR0913
     """Geometry, targeting and firing (dynamics.substep steps 1 and 2's firing mask).
 
     Writes ``d_out``/``enemy_out`` ``[N, k, k]`` and ``t_edge``/``in_range``/``firing`` ``[N, k]``;
-    updates ``order``, ``target`` and ``aggro`` in place like the numpy code.
+    updates ``order``, ``target`` and ``aggro`` in place like the numpy code. The pair rows are
+    whole rows over contiguous copies of the coordinates (vector code, no mirrored writes), and
+    the target scan walks the game's combatants in ascending slot order (only they can be
+    enemies; the same ties). Combatants are live units not owned by `NEUTRAL`, as in numpy.
     """
     n_env, k = alive.shape
     xs = np.empty(k, np.float32)
@@ -202,7 +205,8 @@ def move_kernel(  # noqa: PLR0913
 
     The candidate pairs (the numpy code's `dynamics._near_pairs`) are written as adjacency
     lists: the neighbours of unit ``i`` of game ``n`` are ``nbr[n, nbr_ptr[n, i]:nbr_ptr[n, i +
-    1]]``, in ascending order (the order of the numpy code's sums over ``j``).
+    1]]``, in ascending order (the order of the numpy code's sums over ``j``). They are found
+    among the game's solid units only (listed first, ascending: the same pairs in the same order).
 
     Returns True where some unit of some game is blocked (then every direction is normalised,
     as in the numpy code, by `steer_apply_kernel`) and whether any unit moves.
