@@ -188,9 +188,12 @@ def load_optimizer_state(
 
     The learning rates come from the learner's config, not the checkpoint, so that fine-tuning
     with ``strict_config=False`` and another ``lr`` takes effect (identical on an exact resume).
+    So do the implementation flags (``fused``, ``foreach``): a checkpoint saved by an older
+    version (plain Adam) resumes on the fused kernel the learner asks for today (same maths).
     """
-    lrs = [g["lr"] for g in optimizer.param_groups]
+    keep = ("lr", "fused", "foreach")
+    current = [{k: g[k] for k in keep if k in g} for g in optimizer.param_groups]
     optimizer.load_state_dict(state)
-    for group, lr in zip(optimizer.param_groups, lrs, strict=True):
-        group["lr"] = lr
+    for group, flags in zip(optimizer.param_groups, current, strict=True):
+        group.update(flags)
     optimizer_to(optimizer, device)

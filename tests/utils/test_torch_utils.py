@@ -55,3 +55,18 @@ def test_frozen_copy_is_detached_cpu_eval() -> None:
 
 def test_check_config_match_non_strict_only_warns() -> None:
     tu.check_config_match({"lr": 1.0}, {"lr": 2.0}, "X", strict=False)  # no raise
+
+
+def test_load_optimizer_state_keeps_current_lr_and_fused_flag() -> None:
+    torch.manual_seed(0)
+    net = nn.Linear(3, 2)
+    old = torch.optim.Adam(net.parameters(), lr=1e-3)  # a checkpoint from plain Adam
+    net(torch.randn(4, 3)).sum().backward()
+    old.step()
+    new = torch.optim.Adam(net.parameters(), lr=5e-4, fused=True)
+    tu.load_optimizer_state(new, old.state_dict(), torch.device("cpu"))
+    group = new.param_groups[0]
+    assert group["fused"] is True and group["lr"] == 5e-4
+    # the moments came from the checkpoint
+    for p in net.parameters():
+        assert torch.equal(new.state[p]["exp_avg"], old.state[p]["exp_avg"])
