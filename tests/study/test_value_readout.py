@@ -1,13 +1,14 @@
 """The study's value read-out goes through ``learner.values`` and matches the old read-out.
 
-The old read-out (reaching into each learner's networks) is kept here as the reference: on every
-method of experiment 1, trained for a few steps so the networks are not at initialisation, the
-public ``values()`` must give the same numbers (the study's results do not move with the switch).
+The old read-out (reaching into each learner's networks), kept as the learners' contract test's
+``reference_values``, is the reference: on every method of experiment 1, trained for a few steps
+so the networks are not at initialisation, the public ``values()`` must give the same numbers (the
+study's results do not move with the switch).
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
 
 import numpy as np
 import pytest
@@ -16,33 +17,7 @@ import torch
 from sc2agents.data import samplers
 from sc2agents.study import experiments as ex
 from sc2agents.study import tasks
-
-
-def _legacy_readout(method, learner, batch, goal_obs, gamma):
-    """The study's read-out before ``values()`` existed (verbatim logic)."""
-    obs, act = batch.observations, batch.actions
-    fn, args = act["function"], act["args"]
-    key = ex.method_spec(method)[0]
-    with torch.no_grad():
-        if key in ("dqn", "cql"):
-            return learner.q(obs).action_values(fn, args)
-        if key == "mc":
-            q = learner.q(obs).action_values(fn, args)
-            return torch.sigmoid(q) if learner.config.value_loss == "bce" else q
-        if key == "sharsa":
-            qs = torch.stack([learner._value_of(c(obs).action_values(fn, args)) for c in learner.q])
-            return qs.min(0).values if learner.config.q_agg == "min" else qs.mean(0)
-        if key == "crl":
-            scale = 1.0 / math.sqrt(learner.config.latent_dim)
-            vals = []
-            for phi_net, w in zip(learner.phi, learner.psi, strict=True):
-                phi = phi_net(obs).action_values(fn, args)
-                vals.append(torch.sigmoid((phi * w * scale).sum(-1)))
-            return torch.stack(vals).min(0).values
-        if key == "qrl":
-            d = learner.distance(learner.z(obs), learner.z(goal_obs))
-            return torch.as_tensor(gamma) ** d.clamp(min=0)
-    raise AssertionError(method)
+from tests.learners.contract import reference_values
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +42,7 @@ def test_values_api_matches_the_old_readout(tiny_data, method):
     batch = smp.batch_at(rows).to("cpu")
     goal = smp.batch_at(starts[ep_of] + lengths[ep_of] - 1).to("cpu").next_observations
     new = ex.value_readout(method, learner, batch, goal, gamma)
-    old = _legacy_readout(method, learner, batch, goal, gamma)
+    old = reference_values(learner, dataclasses.replace(batch, goals=goal), gamma)
     assert new.shape == (len(rows),)
     assert not new.requires_grad
     torch.testing.assert_close(new.float(), old.float(), rtol=1e-6, atol=1e-7)
