@@ -43,8 +43,8 @@ def get_config():
                 "batch_size": 32,
                 "eval_points": 512,
             },
-            "small_crl": {  # CRL at the small budget, H100 only (~6 min per cell idle)
-                "tasks": ("BeaconChain-H100",),
+            "small_crl": {  # CRL at the small budget (~6 min per cell idle)
+                "tasks": ("BeaconChain-H100", "BeaconChain-H1k"),
                 "methods": ("crl",),
                 "seeds": (0, 1, 2),
                 "episodes": 12,

@@ -37,11 +37,17 @@ def pending(out_dir: str | pathlib.Path, cells: Iterable[ex.Cell]) -> list[ex.Ce
     return [c for c in cells if not cell_path(out_dir, c).exists()]
 
 
+# A cell's id names its method, task and seed, so a folder may grow along these lists (more seeds,
+# another task) without mixing results; every other field changes what a cell computes.
+GROWABLE_KEYS = ("tasks", "methods", "seeds")
+
+
 def check_budget(out_dir: str | pathlib.Path, budget: ex.Budget) -> None:
     """Record the budget in ``<out_dir>/budget.json``; refuse to resume under a different one.
 
     Cell ids do not encode every budget field (steps, batch size...), so mixing cells of two
-    budgets in one folder would silently mix results.
+    budgets in one folder would silently mix results. The lists named in `GROWABLE_KEYS` may
+    differ (a study grows by a seed, a task or a method): the record keeps their union.
 
     Raises:
         ValueError: the folder holds cells of another budget (names the differing keys).
@@ -50,12 +56,17 @@ def check_budget(out_dir: str | pathlib.Path, budget: ex.Budget) -> None:
     now = json.loads(json.dumps(budget.to_dict()))
     if path.exists():
         old = json.loads(path.read_text())
-        diff = sorted(k for k in set(old) | set(now) if old.get(k) != now.get(k))
+        diff = sorted(
+            k for k in set(old) | set(now) if k not in GROWABLE_KEYS and old.get(k) != now.get(k)
+        )
         if diff:
             raise ValueError(
                 f"{path}: the finished cells were run with another budget (differs in {diff}); "
                 "use another --out or delete the folder"
             )
+        merged = {k: list(dict.fromkeys([*old.get(k, []), *now[k]])) for k in GROWABLE_KEYS}
+        if any(merged[k] != old.get(k) for k in GROWABLE_KEYS):
+            _write_json(path, {**old, **merged})
         return
     _write_json(path, now)
 

@@ -66,3 +66,18 @@ def test_resume_refuses_a_changed_budget(tmp_path):
     changed = ex.Budget(tasks=b.tasks, methods=b.methods, seeds=b.seeds, steps=b.steps + 1)
     with pytest.raises(ValueError, match=r"another budget \(differs in \['steps'\]\)"):
         runner.run_cells(cells, changed, tmp_path, run_fn=lambda c, bb: {})
+
+
+def test_resume_accepts_more_seeds_and_tasks_and_records_their_union(tmp_path):
+    import json
+
+    b, cells = _cells()
+    runner.run_cells(cells[:1], b, tmp_path, run_fn=lambda c, bb: {"cell_id": c.cell_id})
+    grown = ex.Budget(
+        tasks=(*b.tasks, "BeaconChain-H1k"), methods=b.methods, seeds=(*b.seeds, 7), steps=b.steps
+    )
+    runner.check_budget(tmp_path, grown)  # no error: cells are named by method, task and seed
+    rec = json.loads((tmp_path / "budget.json").read_text())
+    assert rec["tasks"] == [*b.tasks, "BeaconChain-H1k"]
+    assert rec["seeds"] == [*b.seeds, 7]
+    assert rec["steps"] == b.steps
