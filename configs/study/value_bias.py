@@ -6,18 +6,18 @@
 600 updates of batch 32 per cell: measured on an idle core, fullyconv_tiny at 16 px, one torch
 thread, the seven methods cost 47/68/73/198/57/367/100 ms per update for
 dqn/cql/nstep_sarsa/sharsa/mc/crl/qrl, i.e. ~0.9 s per update of all seven; 600 updates are
-enough for MC to beat the constant predictor on H100, 150 were not). Six methods: CRL runs
-separately (``small_crl``, H100). ``full`` adds H10k and the melee family, 5 seeds, the lite
-encoder and 50k updates (cluster / GPU).
+enough for MC to beat the constant predictor on H100, 150 were not). Measured on two idle cores
+with ``--processes=2``: the six methods other than CRL in 13.1 min (36 cells), CRL's 3 H1k cells in
+3.1 min, so all seven take about 20 min. ``small_crl`` is CRL alone. ``full`` adds H10k and the
+melee family, 5 seeds, the lite encoder and 50k updates (cluster / GPU).
 """
 
 from __future__ import annotations
 
 ALL_METHODS = ("dqn", "cql", "nstep_sarsa", "sharsa", "mc", "crl", "qrl")
-# CRL costs 367 ms per update here (two critics and a DDPG+BC actor), 40% of the seven methods'
-# cost; on a shared 2-core machine the hour does not hold it, so `small` runs the other six and
-# `small_crl` runs CRL alone (H100).
-SMALL_METHODS = ("dqn", "cql", "nstep_sarsa", "sharsa", "mc", "qrl")
+# CRL costs 367 ms per update (two critics and a DDPG+BC actor), 40% of the seven methods' cost;
+# `small_crl` runs it alone (on a loaded machine its cells ran separately from the other six).
+SMALL_METHODS = ALL_METHODS
 
 
 def get_config():
