@@ -35,13 +35,6 @@ _ARG_HI = np.array(
 )
 
 
-@pytest.fixture
-def path():
-    old = dynamics.jit_enabled()
-    yield dynamics.set_jit
-    dynamics.set_jit(old)
-
-
 def _command_actions(rng: np.random.Generator, avail: np.ndarray) -> dict[str, np.ndarray]:
     """Random available actions, preferring commands (then select_army) where available."""
     act = random_actions(rng, avail)

@@ -28,14 +28,6 @@ from tests.envs.sim.helpers import arena, noop, place
 needs_numba = pytest.mark.skipif(not dynamics_jit.AVAILABLE, reason="numba is not installed")
 
 
-@pytest.fixture
-def path():
-    """Restores the default path after a test that switches it."""
-    old = dynamics.jit_enabled()
-    yield dynamics.set_jit
-    dynamics.set_jit(old)
-
-
 def _state_arrays(st) -> dict[str, np.ndarray]:
     return {
         f.name: getattr(st, f.name).copy()

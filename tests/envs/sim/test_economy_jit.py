@@ -26,14 +26,6 @@ from sc2agents.envs.sim.engine import SimEngine
 needs_numba = pytest.mark.skipif(not dynamics_jit.AVAILABLE, reason="numba is not installed")
 
 
-@pytest.fixture
-def path():
-    """Restores the default path after a test that switches it."""
-    old = dynamics.jit_enabled()
-    yield dynamics.set_jit
-    dynamics.set_jit(old)
-
-
 def _snapshot(eng: SimEngine) -> dict[str, np.ndarray]:
     st = eng.state
     out = {

@@ -20,13 +20,6 @@ from tests.envs.sim.helpers import Arena
 needs_numba = pytest.mark.skipif(not observe_jit.AVAILABLE, reason="numba is not installed")
 
 
-@pytest.fixture
-def path():
-    old = dynamics.jit_enabled()
-    yield dynamics.set_jit
-    dynamics.set_jit(old)
-
-
 def _randomise(eng: SimEngine, rng: np.random.Generator) -> None:
     """Random unit types, owners (players, neutral, empty), deaths and orders in every slot."""
     st = eng.state

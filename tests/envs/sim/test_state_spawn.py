@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from pysc2_evolved.lib import units as sc2_units
 
-from sc2agents.envs.sim import dynamics, dynamics_jit
+from sc2agents.envs.sim import dynamics_jit
 from sc2agents.envs.sim.state import SimState
 
 
@@ -38,14 +38,6 @@ def test_spawn_same_on_contiguous_and_strided_arrays():
     np.testing.assert_array_equal(a.target_pos[1, 1:3], [[14, 15], [16, 17]])
     assert a.owner[3, 1] == 2 and a.unit_type[1, 2] == sc2_units.Zerg.Roach
     assert a.health[3, 0] > 0 and a.target_unit[1, 1] == -1 and a.alive.sum() == 5
-
-
-@pytest.fixture
-def path():
-    """Restores the default path after a test that switches it."""
-    old = dynamics.jit_enabled()
-    yield dynamics.set_jit
-    dynamics.set_jit(old)
 
 
 @pytest.mark.skipif(not dynamics_jit.AVAILABLE, reason="numba is not installed")
