@@ -20,15 +20,15 @@ quickstart: $(STAMP)
 	$(PY) -m sc2agents.bin.quickstart --out=$(OUT)/quickstart
 
 test: $(STAMP)
-	$(PY) -m ruff check sc2agents tests benchmarks configs
+	$(PY) -m ruff check sc2agents tests benchmarks configs setup.py
 	$(PY) -m pytest -q -x --timeout=900
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m "slow" --timeout=1800
 
 lint: $(STAMP)
-	$(PY) -m ruff check sc2agents tests benchmarks configs
-	$(PY) -m ruff format --check sc2agents tests benchmarks configs
+	$(PY) -m ruff check sc2agents tests benchmarks configs setup.py
+	$(PY) -m ruff format --check sc2agents tests benchmarks configs setup.py
 
 bench: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b --quick --json=$(OUT)/bench/$$(basename $$b .py).json || exit 1; done

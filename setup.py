@@ -39,7 +39,16 @@ EXTRAS = {
     ],
 }
 
-_VERBS = ["quickstart", "play", "build_dataset", "train", "evaluate", "league", "study", "install_maps"]
+_VERBS = [
+    "quickstart",
+    "play",
+    "build_dataset",
+    "train",
+    "evaluate",
+    "league",
+    "study",
+    "install_maps",
+]
 
 setup(
     name="sc2agents",
@@ -52,7 +61,9 @@ setup(
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS,
     entry_points={
-        "console_scripts": [f"sc2agents-{v.replace('_', '-')}=sc2agents.bin.{v}:entry_point" for v in _VERBS]
+        "console_scripts": [
+            f"sc2agents-{v.replace('_', '-')}=sc2agents.bin.{v}:entry_point" for v in _VERBS
+        ]
     },
     license="Apache-2.0",
 )
